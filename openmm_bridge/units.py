@@ -1,0 +1,46 @@
+"""Unit conversions between OpenMM (nm, kJ/mol) and torchmd (Angstrom, kcal/mol).
+
+Every crossing between the two worlds goes through these constants, so that a
+factor of 10 or 4.184 is written exactly once in the code base.
+"""
+
+from __future__ import annotations
+
+import openmm.unit as u
+
+#: Angstrom per nanometre.
+ANGSTROM_PER_NM: float = 10.0
+#: kJ per kcal (thermochemical calorie, as OpenMM and AMBER use).
+KJ_PER_KCAL: float = 4.184
+
+
+def nm_to_angstrom(x):
+    """Convert a value or array in nm to Angstrom."""
+    return x * ANGSTROM_PER_NM
+
+
+def angstrom_to_nm(x):
+    """Convert a value or array in Angstrom to nm."""
+    return x / ANGSTROM_PER_NM
+
+
+def kj_to_kcal(x):
+    """Convert a value or array in kJ/mol to kcal/mol."""
+    return x / KJ_PER_KCAL
+
+
+def kcal_to_kj(x):
+    """Convert a value or array in kcal/mol to kJ/mol."""
+    return x * KJ_PER_KCAL
+
+
+def quantity_to_angstrom(q) -> "object":
+    """Strip an OpenMM length Quantity (any length unit) to a float array in Angstrom."""
+    import numpy as np
+
+    return np.asarray(q.value_in_unit(u.angstrom), dtype=np.float64)
+
+
+def quantity_to_kcal(q) -> float:
+    """Strip an OpenMM energy Quantity (per mole) to a float in kcal/mol."""
+    return float(q.value_in_unit(u.kilocalorie_per_mole))

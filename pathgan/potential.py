@@ -1,0 +1,258 @@
+"""A batched, differentiable molecular-mechanics potential with torchmd's parameters.
+
+torchmd's ``Forces.compute`` evaluates one frame at a time in a Python loop.
+:class:`TorchMDPotential` takes the very same parameter tensors (built by
+torchmd's ``ForceField.create`` and ``Parameters``) and evaluates a whole batch of
+frames, shape (batch, n_atoms, 3) in Angstrom, in one pass of tensor operations,
+returning energies in kcal/mol by term.  Vacuum, no cutoff.
+
+Terms (each a tensor of shape (batch,)):
+
+- ``bonds``: k (r - r0)^2
+- ``angles``: k (theta - theta0)^2
+- ``dihedrals``: sum_n k_n (1 + cos(n phi - phase_n)) over proper torsions
+- ``impropers``: periodic like dihedrals (AMBER) or harmonic k (phi - phi0)^2 (CHARMM)
+- ``1-4``: the scaled Lennard-Jones and Coulomb interactions of 1-4 pairs
+- ``lj``, ``electrostatics``: all other non-excluded pairs
+- ``restraint``: the time-dependent end-to-end restraint, when one is attached and t is given
+
+torchmd itself adds the 1-4 pairs into its ``lj`` and ``electrostatics`` entries;
+here they are kept apart, so that each term maps onto one OpenMM force.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import nn
+from torchmd.forces import ELEC_FACTOR, Forces
+from torchmd.forcefields.forcefield import ForceField
+from torchmd.parameters import Parameters
+
+from openmm_bridge.errors import PathganInputError
+
+from . import geometry
+from .restraint import EndToEndRestraint
+
+if TYPE_CHECKING:
+    from openmm_bridge.system import MolecularSystem
+
+#: Energy terms of the potential, in the order of the paper's hierarchy.
+TERMS: tuple[str, ...] = ("bonds", "angles", "dihedrals", "impropers", "1-4", "lj", "electrostatics")
+
+
+def torchmd_parameters(
+    system: MolecularSystem, dtype: torch.dtype = torch.float64, device: str | torch.device = "cpu"
+) -> Parameters:
+    """torchmd's own ``Parameters`` for a system (via ``ForceField.create`` over parmed)."""
+    mol = system.torchmd_molecule()
+    ff = ForceField.create(mol, system.parameter_set())
+    return Parameters(ff, mol, precision=dtype, device=str(device))
+
+
+class TorchMDPotential(nn.Module):
+    """Energy of a batch of structures with torchmd's parameters; differentiable.
+
+    Parameters
+    ----------
+    parameters
+        torchmd ``Parameters`` (see :func:`torchmd_parameters`).
+    terms
+        Which of :data:`TERMS` to compute (default: all).
+    restraint
+        Optional :class:`EndToEndRestraint`, added as the ``restraint`` term when
+        ``t`` is passed to :meth:`forward`.
+    """
+
+    def __init__(
+        self,
+        parameters: Parameters,
+        terms: Sequence[str] = TERMS,
+        restraint: EndToEndRestraint | None = None,
+    ) -> None:
+        super().__init__()
+        unknown = [t for t in terms if t not in TERMS]
+        if unknown:
+            raise ValueError(f"unknown energy terms {unknown}; known: {list(TERMS)}")
+        self.terms = tuple(terms)
+        self.n_atoms = int(parameters.natoms)
+        self.restraint = restraint
+        par = parameters
+        dtype = par.charges.dtype
+        self._buffer("charges", par.charges)
+        self._bonded(par)
+        self._nonbonded(par, dtype)
+
+    # ------------------------------------------------------------------ set-up
+    def _buffer(self, name: str, value: torch.Tensor) -> None:
+        self.register_buffer(name, value.detach().clone())
+
+    def _bonded(self, par: Parameters) -> None:
+        empty_i = torch.zeros((0, 2), dtype=torch.long)
+        empty_f = torch.zeros((0,), dtype=par.charges.dtype)
+        if par.bond_params is not None:
+            p = par.bond_params["params"][par.bond_params["map"][:, 1]]
+            self._buffer("bond_idx", par.bond_params["idx"])
+            self._buffer("bond_k", p[:, 0])
+            self._buffer("bond_r0", p[:, 1])
+        else:
+            self._buffer("bond_idx", empty_i)
+            self._buffer("bond_k", empty_f)
+            self._buffer("bond_r0", empty_f)
+        if par.angle_params is not None:
+            p = par.angle_params["params"][par.angle_params["map"][:, 1]]
+            self._buffer("angle_idx", par.angle_params["idx"])
+            self._buffer("angle_k", p[:, 0])
+            self._buffer("angle_theta0", p[:, 1])
+        else:
+            self._buffer("angle_idx", torch.zeros((0, 3), dtype=torch.long))
+            self._buffer("angle_k", empty_f)
+            self._buffer("angle_theta0", empty_f)
+        for name, block in (("dihedral", par.dihedral_params), ("improper", par.improper_params)):
+            if block is not None and len(block["idx"]):
+                p = block["params"][block["map"][:, 1]]
+                self._buffer(f"{name}_idx", block["idx"])
+                self._buffer(f"{name}_term_of", block["map"][:, 0])  # term -> torsion row
+                self._buffer(f"{name}_k", p[:, 0])
+                self._buffer(f"{name}_phase", p[:, 1])
+                self._buffer(f"{name}_per", p[:, 2])
+            else:
+                self._buffer(f"{name}_idx", torch.zeros((0, 4), dtype=torch.long))
+                self._buffer(f"{name}_term_of", torch.zeros((0,), dtype=torch.long))
+                for field in ("k", "phase", "per"):
+                    self._buffer(f"{name}_{field}", empty_f)
+        block = par.nonbonded_14_params
+        if block is not None and len(block["idx"]):
+            p = block["params"][block["map"][:, 1]]
+            idx = block["idx"]
+            self._buffer("p14_idx", idx)
+            self._buffer("p14_a", p[:, 0] / p[:, 2])  # A / scnb
+            self._buffer("p14_b", p[:, 1] / p[:, 2])  # B / scnb
+            self._buffer("p14_qq", ELEC_FACTOR * par.charges[idx[:, 0]] * par.charges[idx[:, 1]] / p[:, 3])
+        else:
+            self._buffer("p14_idx", empty_i)
+            for field in ("a", "b", "qq"):
+                self._buffer(f"p14_{field}", empty_f)
+
+    def _nonbonded(self, par: Parameters, dtype: torch.dtype) -> None:
+        exclusions = par.get_exclusions(("bonds", "angles", "1-4"))
+        pairs = Forces._make_indeces(None, self.n_atoms, exclusions, "cpu")
+        self._buffer("pair_idx", pairs.to(torch.long))
+        if par.nonbonded_params is not None:
+            a_table, b_table = par.get_AB()
+            types = par.mapped_atom_types.cpu()[pairs]
+            self._buffer("pair_a", a_table.cpu()[types[:, 0], types[:, 1]].to(dtype))
+            self._buffer("pair_b", b_table.cpu()[types[:, 0], types[:, 1]].to(dtype))
+        else:
+            self._buffer("pair_a", torch.zeros(len(pairs), dtype=dtype))
+            self._buffer("pair_b", torch.zeros(len(pairs), dtype=dtype))
+        q = par.charges.cpu()
+        self._buffer("pair_qq", ELEC_FACTOR * q[pairs[:, 0]] * q[pairs[:, 1]])
+
+    @classmethod
+    def from_system(
+        cls,
+        system: MolecularSystem,
+        terms: Sequence[str] = TERMS,
+        restraint: EndToEndRestraint | None = None,
+        dtype: torch.dtype = torch.float64,
+        device: str | torch.device = "cpu",
+    ) -> TorchMDPotential:
+        """The potential of a :class:`~openmm_bridge.system.MolecularSystem`."""
+        return cls(torchmd_parameters(system, dtype), terms, restraint).to(device)
+
+    # ------------------------------------------------------------------ evaluation
+    def check_positions(self, pos: torch.Tensor, where: str = "positions") -> None:
+        """Raise :class:`PathganInputError` unless ``pos`` is (batch>0, n_atoms, 3) and finite."""
+        if pos.ndim != 3 or pos.shape[-1] != 3:
+            raise PathganInputError(f"{where}: expected shape (batch, {self.n_atoms}, 3), got {tuple(pos.shape)}")
+        if pos.shape[0] == 0:
+            raise PathganInputError(f"{where}: empty batch (0 frames)")
+        if pos.shape[1] != self.n_atoms:
+            raise PathganInputError(
+                f"{where}: {pos.shape[1]} atoms per frame, but the system has {self.n_atoms} "
+                f"(shape {tuple(pos.shape)})"
+            )
+        finite = torch.isfinite(pos.detach()).all(dim=-1)
+        if not bool(finite.all()):
+            frame, atom = (int(v) for v in torch.nonzero(~finite)[0])
+            raise PathganInputError(f"{where}: NaN or infinite coordinates (first at frame {frame}, atom {atom})")
+
+    def forward(self, pos: torch.Tensor, t: torch.Tensor | float | None = None) -> dict[str, torch.Tensor]:
+        """Energies by term, each of shape (batch,), kcal/mol, plus ``total``.
+
+        Parameters
+        ----------
+        pos
+            Positions, shape (batch, n_atoms, 3), Angstrom.
+        t
+            Progress along the pull in [0, 1], shape (batch,) or scalar; needed
+            for the ``restraint`` term, ignored without a restraint.
+        """
+        self.check_positions(pos)
+        out: dict[str, torch.Tensor] = {}
+        terms = self.terms
+        if "bonds" in terms:
+            r = geometry.distances(pos, self.bond_idx)
+            out["bonds"] = (self.bond_k * (r - self.bond_r0) ** 2).sum(-1)
+        if "angles" in terms:
+            theta = geometry.angles(pos, self.angle_idx)
+            out["angles"] = (self.angle_k * (theta - self.angle_theta0) ** 2).sum(-1)
+        if "dihedrals" in terms:
+            out["dihedrals"] = self._torsion_energy(pos, "dihedral")
+        if "impropers" in terms:
+            out["impropers"] = self._torsion_energy(pos, "improper")
+        if "1-4" in terms:
+            inv_r = 1.0 / geometry.distances(pos, self.p14_idx)
+            inv_r6 = inv_r**6
+            out["1-4"] = (self.p14_a * inv_r6 * inv_r6 - self.p14_b * inv_r6 + self.p14_qq * inv_r).sum(-1)
+        if "lj" in terms or "electrostatics" in terms:
+            inv_r = 1.0 / geometry.distances(pos, self.pair_idx)
+            if "lj" in terms:
+                inv_r6 = inv_r**6
+                out["lj"] = (self.pair_a * inv_r6 * inv_r6 - self.pair_b * inv_r6).sum(-1)
+            if "electrostatics" in terms:
+                out["electrostatics"] = (self.pair_qq * inv_r).sum(-1)
+        if self.restraint is not None and t is not None:
+            out["restraint"] = self.restraint(pos, t)
+        out["total"] = torch.stack(list(out.values())).sum(0)
+        return out
+
+    def _torsion_energy(self, pos: torch.Tensor, name: str) -> torch.Tensor:
+        idx = getattr(self, f"{name}_idx")
+        if len(idx) == 0:
+            return pos.new_zeros(pos.shape[0])
+        # torchmd's angle is minus the IUPAC one.  With phases of exactly 0 or pi the
+        # energy is the same either way, but torchmd stores phases in float32, and
+        # its sign keeps cos(n*phi - phase) identical to Forces.compute to ~1e-12.
+        phi = -geometry.dihedrals(pos, idx)[:, getattr(self, f"{name}_term_of")]
+        k, phase, per = (getattr(self, f"{name}_{f}") for f in ("k", "phase", "per"))
+        periodic = k * (1.0 + torch.cos(per * phi - phase))
+        if bool((per > 0).all()):
+            return periodic.sum(-1)
+        # CHARMM harmonic impropers (periodicity 0): k (phi - phi0)^2, difference wrapped to (-pi, pi].
+        delta = torch.remainder(phi - phase + math.pi, 2 * math.pi) - math.pi
+        return torch.where(per > 0, periodic, k * delta**2).sum(-1)
+
+    def energy(self, pos: torch.Tensor, t: torch.Tensor | float | None = None) -> torch.Tensor:
+        """Total energy, shape (batch,), kcal/mol."""
+        return self.forward(pos, t)["total"]
+
+    def energy_and_forces(
+        self, pos: torch.Tensor, t: torch.Tensor | float | None = None
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Energies by term (kcal/mol) and forces -dE_total/dx, shape (batch, n_atoms, 3), kcal/mol/A."""
+        x = pos.detach().requires_grad_(True)
+        energies = self.forward(x, t)
+        (grad,) = torch.autograd.grad(energies["total"].sum(), x)
+        return {k: v.detach() for k, v in energies.items()}, -grad
+
+
+def as_tensor(xyz: np.ndarray | torch.Tensor, like: TorchMDPotential) -> torch.Tensor:
+    """Coordinates as a tensor with the potential's dtype and device."""
+    ref = like.charges
+    return torch.as_tensor(xyz, dtype=ref.dtype, device=ref.device)
