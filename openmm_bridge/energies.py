@@ -1,0 +1,141 @@
+"""OpenMM energies and forces by force, for frames given in Angstrom.
+
+Each force of the System gets its own force group (OpenMM allows 32), so one
+``getState(groups=...)`` call per force gives that force's energy and forces.
+Every force is also mapped onto the pathgan potential terms it corresponds to,
+so the two can be compared term by term.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import openmm as mm
+import openmm.unit as u
+
+from .errors import PathganInputError
+from .units import angstrom_to_nm
+
+#: OpenMM forces that carry no potential energy of the molecule.
+_IGNORED = (mm.CMMotionRemover, mm.AndersenThermostat, mm.MonteCarloBarostat)
+
+
+@dataclass(frozen=True)
+class ForceInfo:
+    """One OpenMM force: its label, its force group and the pathgan terms it matches.
+
+    ``terms`` is empty for a force that torchmd cannot represent (Urey-Bradley,
+    CMAP, custom forces); ``note`` then says what it is.
+    """
+
+    label: str
+    group: int
+    terms: tuple[str, ...]
+    note: str = ""
+
+
+def _bonded_pairs(force: mm.HarmonicBondForce) -> set[frozenset[int]]:
+    return {frozenset(force.getBondParameters(k)[:2]) for k in range(force.getNumBonds())}
+
+
+def classify_forces(system: mm.System) -> list[ForceInfo]:
+    """Label every energy-carrying force of ``system`` and map it to pathgan terms.
+
+    Force groups are assigned in order (0, 1, ...), which :class:`OpenMMEvaluator`
+    applies to its own copy of the System.
+    """
+    forces = [f for f in system.getForces() if not isinstance(f, _IGNORED)]
+    if len(forces) > 32:
+        raise PathganInputError(f"System has {len(forces)} forces; OpenMM force groups allow at most 32")
+    has_custom_torsion = any(isinstance(f, mm.CustomTorsionForce) for f in forces)
+    first_bonds: set[frozenset[int]] | None = None
+    infos: list[ForceInfo] = []
+    seen: dict[str, int] = {}
+    for group, f in enumerate(forces):
+        name = type(f).__name__
+        seen[name] = seen.get(name, 0) + 1
+        label = name if seen[name] == 1 else f"{name}#{seen[name]}"
+        terms: tuple[str, ...] = ()
+        note = ""
+        if isinstance(f, mm.HarmonicBondForce):
+            if first_bonds is None:
+                first_bonds, terms = _bonded_pairs(f), ("bonds",)
+            else:
+                note = "Urey-Bradley (not representable in torchmd)"
+        elif isinstance(f, mm.HarmonicAngleForce):
+            terms = ("angles",)
+        elif isinstance(f, mm.PeriodicTorsionForce):
+            terms = ("dihedrals",) if has_custom_torsion else ("dihedrals", "impropers")
+        elif isinstance(f, mm.CustomTorsionForce):
+            terms = ("impropers",)
+        elif isinstance(f, mm.NonbondedForce):
+            terms = ("1-4", "lj", "electrostatics")
+        elif isinstance(f, mm.CMAPTorsionForce):
+            note = "CMAP (not representable in torchmd)"
+        else:
+            note = f"{name} (not representable in torchmd)"
+        infos.append(ForceInfo(label, group, terms, note))
+    return infos
+
+
+class OpenMMEvaluator:
+    """Energies and forces of frames with OpenMM, one force group per force.
+
+    Parameters
+    ----------
+    system
+        The OpenMM System (copied; the caller's System is not modified).
+    platform
+        OpenMM platform name (default ``Reference``, double precision).
+    """
+
+    def __init__(self, system: mm.System, platform: str = "Reference") -> None:
+        self.system = copy.deepcopy(system)
+        self.forces = classify_forces(self.system)
+        energy_forces = [f for f in self.system.getForces() if not isinstance(f, _IGNORED)]
+        for info, f in zip(self.forces, energy_forces):
+            f.setForceGroup(info.group)
+        try:
+            plat = mm.Platform.getPlatformByName(platform)
+        except mm.OpenMMException as err:
+            names = [mm.Platform.getPlatform(i).getName() for i in range(mm.Platform.getNumPlatforms())]
+            raise PathganInputError(f"unknown OpenMM platform {platform!r}; available: {names}") from err
+        self.context = mm.Context(self.system, mm.VerletIntegrator(0.001), plat)
+        self.n_atoms = self.system.getNumParticles()
+
+    def _set(self, frame_angstrom: np.ndarray) -> None:
+        self.context.setPositions(angstrom_to_nm(np.asarray(frame_angstrom, dtype=np.float64)))
+
+    def _frames(self, xyz_angstrom: np.ndarray) -> np.ndarray:
+        xyz = np.asarray(xyz_angstrom, dtype=np.float64)
+        if xyz.ndim == 2:
+            xyz = xyz[None]
+        if xyz.ndim != 3 or xyz.shape[1:] != (self.n_atoms, 3):
+            raise PathganInputError(f"expected frames of shape (n_frames, {self.n_atoms}, 3), got {xyz.shape}")
+        return xyz
+
+    def energies(self, xyz_angstrom: np.ndarray) -> dict[str, np.ndarray]:
+        """Energy of each force for each frame: {label: (n_frames,)} in kcal/mol, plus ``total``."""
+        xyz = self._frames(xyz_angstrom)
+        out = {info.label: np.zeros(len(xyz)) for info in self.forces}
+        for k, frame in enumerate(xyz):
+            self._set(frame)
+            for info in self.forces:
+                state = self.context.getState(getEnergy=True, groups={info.group})
+                out[info.label][k] = state.getPotentialEnergy().value_in_unit(u.kilocalorie_per_mole)
+        out["total"] = np.sum([out[i.label] for i in self.forces], axis=0)
+        return out
+
+    def forces_by_group(self, xyz_angstrom: np.ndarray) -> dict[str, np.ndarray]:
+        """Forces of each force: {label: (n_frames, n_atoms, 3)} in kcal/mol/A."""
+        xyz = self._frames(xyz_angstrom)
+        out = {info.label: np.zeros(xyz.shape) for info in self.forces}
+        unit = u.kilocalorie_per_mole / u.angstrom
+        for k, frame in enumerate(xyz):
+            self._set(frame)
+            for info in self.forces:
+                state = self.context.getState(getForces=True, groups={info.group})
+                out[info.label][k] = state.getForces(asNumpy=True).value_in_unit(unit)
+        return out

@@ -1,0 +1,177 @@
+"""The ``pathgan`` command line: ``pathgan build`` and ``pathgan energy``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from openmm_bridge.errors import PathganInputError
+
+
+def _add_build(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "build",
+        help="build a system folder (default: deca-alanine helix from its sequence)",
+        description=(
+            "Write a pathgan system folder: structure.pdb, system.xml, parameters and metadata.json. "
+            "From a sequence (ideal alpha-helix, AMBER ff14SB, vacuum, ACE/NME caps), or from "
+            "a PDB + OpenMM force-field XML, AMBER prmtop + inpcrd, or CHARMM psf + parameters + coordinates."
+        ),
+    )
+    p.add_argument("--out", required=True, help="output folder (written atomically)")
+    src = p.add_argument_group("source (one of)")
+    src.add_argument("--sequence", help="one-letter sequence, e.g. AAAAAAAAAA (the default)")
+    src.add_argument("--pdb", help="PDB file, with --forcefield")
+    src.add_argument("--prmtop", help="AMBER prmtop, with --inpcrd")
+    src.add_argument("--psf", help="CHARMM psf, with --charmm-params and --coordinates")
+    p.add_argument("--forcefield", nargs="+", default=None, help="OpenMM force-field XML files (default amber14-all.xml)")
+    p.add_argument("--inpcrd", help="AMBER coordinates (inpcrd/rst7)")
+    p.add_argument("--charmm-params", nargs="+", help="CHARMM parameter/topology files (prm, rtf, str)")
+    p.add_argument("--coordinates", help="CHARMM coordinates (pdb or crd)")
+    p.add_argument("--free-termini", action="store_true", help="charged NH3+/COO- termini instead of ACE/NME caps")
+    p.add_argument("--no-minimize", action="store_true", help="keep the ideal geometry (no energy minimisation)")
+
+
+def _add_energy(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "energy",
+        help="energies by term of a trajectory with the TorchMD potential",
+        description="Energies (kcal/mol) by term of every frame, with the batched TorchMD potential.",
+    )
+    p.add_argument("--system", required=True, help="system folder written by 'pathgan build'")
+    p.add_argument("--traj", required=True, help="trajectory (DCD, XTC, PDB, ... anything mdtraj reads)")
+    p.add_argument("--check-openmm", action="store_true", help="also OpenMM's energies by force, and the differences")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    p.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
+    p.add_argument("--platform", default="Reference", help="OpenMM platform for --check-openmm")
+    p.add_argument("--csv", help="also write the per-frame table to this CSV file")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pathgan",
+        description="Low-energy transition paths of proteins: cGAN + TorchMD potential + OpenMM bridge.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_build(sub)
+    _add_energy(sub)
+    return parser
+
+
+# ---------------------------------------------------------------------- build
+def cmd_build(args: argparse.Namespace) -> int:
+    from openmm_bridge.system import DECA_ALANINE, DEFAULT_FORCEFIELD, MolecularSystem
+    from openmm_bridge.trajio import mdtraj_topology
+
+    sources = [s for s in (args.sequence, args.pdb, args.prmtop, args.psf) if s]
+    if len(sources) > 1:
+        raise PathganInputError("give one source: --sequence, --pdb, --prmtop or --psf")
+    ff = tuple(args.forcefield) if args.forcefield else DEFAULT_FORCEFIELD
+    if args.pdb:
+        system = MolecularSystem.from_pdb(args.pdb, ff)
+    elif args.prmtop:
+        if not args.inpcrd:
+            raise PathganInputError("--prmtop needs --inpcrd")
+        system = MolecularSystem.from_amber(args.prmtop, args.inpcrd)
+    elif args.psf:
+        if not (args.charmm_params and args.coordinates):
+            raise PathganInputError("--psf needs --charmm-params and --coordinates")
+        system = MolecularSystem.from_charmm(args.psf, args.charmm_params, args.coordinates)
+    else:
+        system = MolecularSystem.from_sequence(
+            args.sequence or DECA_ALANINE, ff, caps=not args.free_termini, minimize=not args.no_minimize
+        )
+    out = system.save(args.out)
+
+    import mdtraj as md
+
+    from .metrics import dssp_codes
+
+    traj = md.Trajectory(system.positions_angstrom()[None] / 10.0, mdtraj_topology(system))
+    codes = dssp_codes(traj)[0]
+    protein = codes != "NA"
+    n_helix = int((codes[protein] == "H").sum())
+    print(f"system      {system.source} ({system.kind}), {system.n_atoms} atoms, {system.topology.getNumResidues()} residues")
+    print(f"DSSP        {''.join(c if c != 'NA' else '-' for c in codes)}  ({n_helix}/{int(protein.sum())} residues helix)")
+    e2e = system.end_to_end_distance_angstrom()
+    if e2e is not None:
+        i, j = system.end_to_end_atoms()
+        print(f"end-to-end  CA({i})-CA({j}) = {e2e:.2f} A")
+    missing = system.unsupported_terms()
+    if missing:
+        print(f"note        terms torchmd cannot represent (left out of the pathgan potential): {', '.join(missing)}")
+    print(f"wrote       {out}/")
+    return 0
+
+
+# ---------------------------------------------------------------------- energy
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in header]] + [[f"{v:.4f}" if isinstance(v, float) else str(v) for v in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def cmd_energy(args: argparse.Namespace) -> int:
+    import torch
+
+    from openmm_bridge.system import MolecularSystem
+    from openmm_bridge.trajio import frames_angstrom, load_frames
+
+    from .potential import TorchMDPotential
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        system = MolecularSystem.load(args.system)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    traj = load_frames(args.traj, system)
+    xyz = frames_angstrom(traj)
+    dtype = getattr(torch, args.dtype)
+    pot = TorchMDPotential.from_system(system, dtype=dtype, device=args.device)
+    with torch.no_grad():
+        energies = pot(torch.as_tensor(xyz, dtype=dtype, device=args.device))
+    energies = {k: v.double().cpu().numpy() for k, v in energies.items()}
+    terms = list(energies)
+    print(f"TorchMD potential of {args.traj}: {len(xyz)} frames, kcal/mol ({args.dtype}, {args.device})")
+    print(_table(["frame"] + terms, [[k] + [float(energies[t][k]) for t in terms] for k in range(len(xyz))]))
+    if args.csv:
+        from openmm_bridge.fileio import atomic_file
+
+        with atomic_file(args.csv) as tmp:
+            np.savetxt(tmp, np.column_stack([np.arange(len(xyz))] + [energies[t] for t in terms]),
+                       delimiter=",", header=",".join(["frame"] + [f"{t}_kcal_mol" for t in terms]), comments="")
+    if args.check_openmm:
+        from openmm_bridge.energies import OpenMMEvaluator
+
+        ev = OpenMMEvaluator(system.system, args.platform)
+        omm = ev.energies(xyz)
+        rows = []
+        for info in ev.forces:
+            mine = sum(energies[t] for t in info.terms) if info.terms else np.full(len(xyz), np.nan)
+            diff = np.abs(mine - omm[info.label])
+            rows.append([info.label, "+".join(info.terms) or info.note, float(omm[info.label].mean()),
+                         float(np.mean(mine)), float(np.max(diff))])
+        print(f"\nOpenMM ({args.platform}) by force, mean over frames, kcal/mol")
+        print(_table(["force", "pathgan terms", "openmm", "pathgan", "max |diff|"], rows))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``pathgan`` console script."""
+    args = build_parser().parse_args(argv)
+    handlers = {"build": cmd_build, "energy": cmd_energy}
+    try:
+        return handlers[args.command](args)
+    except PathganInputError as err:
+        print(f"pathgan {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
