@@ -21,15 +21,35 @@ def distances(pos: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
 
 
 def angles(pos: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """Angles i-j-k of triplets ``idx`` (n_angles, 3), shape (batch, n_angles), radians.
+    """Angles i-j-k of triplets ``idx`` (n_angles, 3), shape (batch, n_angles), radians."""
+    u = pos[:, idx[:, 0]] - pos[:, idx[:, 1]]
+    v = pos[:, idx[:, 2]] - pos[:, idx[:, 1]]
+    return angle_between(u, v, dim=-1)
+
+
+def _dot(u: torch.Tensor, v: torch.Tensor, dim: int) -> torch.Tensor:
+    # Written out by component: a reduction over a middle axis of length 3 is slow on CPU.
+    return u.select(dim, 0) * v.select(dim, 0) + u.select(dim, 1) * v.select(dim, 1) + u.select(dim, 2) * v.select(dim, 2)
+
+
+def _cross(u: torch.Tensor, v: torch.Tensor, dim: int) -> torch.Tensor:
+    u0, u1, u2 = (u.select(dim, k) for k in range(3))
+    v0, v1, v2 = (v.select(dim, k) for k in range(3))
+    return torch.stack((u1 * v2 - u2 * v1, u2 * v0 - u0 * v2, u0 * v1 - u1 * v0), dim=dim)
+
+
+def norm(v: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Euclidean norm of vectors whose 3 components lie along ``dim``."""
+    return torch.sqrt(_dot(v, v, dim))
+
+
+def angle_between(u: torch.Tensor, v: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Angle between vectors whose components lie along ``dim``, radians in [0, pi].
 
     Computed with atan2(|u x v|, u.v), whose gradient stays finite at 0 and pi
     (acos's does not).
     """
-    u = pos[:, idx[:, 0]] - pos[:, idx[:, 1]]
-    v = pos[:, idx[:, 2]] - pos[:, idx[:, 1]]
-    cross = torch.linalg.vector_norm(torch.cross(u, v, dim=-1), dim=-1)
-    return torch.atan2(cross, (u * v).sum(-1))
+    return torch.atan2(norm(_cross(u, v, dim), dim), _dot(u, v, dim))
 
 
 def dihedrals(pos: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
@@ -41,11 +61,15 @@ def dihedrals(pos: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     b1 = pos[:, idx[:, 1]] - pos[:, idx[:, 0]]
     b2 = pos[:, idx[:, 2]] - pos[:, idx[:, 1]]
     b3 = pos[:, idx[:, 3]] - pos[:, idx[:, 2]]
-    n1 = torch.cross(b1, b2, dim=-1)
-    n2 = torch.cross(b2, b3, dim=-1)
-    b2_len = torch.linalg.vector_norm(b2, dim=-1, keepdim=True)
-    m1 = torch.cross(n1, b2 / b2_len, dim=-1)
-    return torch.atan2((m1 * n2).sum(-1), (n1 * n2).sum(-1))
+    return dihedral_from_bonds(b1, b2, b3, dim=-1)
+
+
+def dihedral_from_bonds(b1: torch.Tensor, b2: torch.Tensor, b3: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """IUPAC dihedral from the three bond vectors j-i, k-j, l-k (components along ``dim``), radians."""
+    n1 = _cross(b1, b2, dim)
+    n2 = _cross(b2, b3, dim)
+    # atan2(|b2| b1.n2, n1.n2): the standard form, with m1 = n1 x b2/|b2| folded in.
+    return torch.atan2(norm(b2, dim) * _dot(b1, n2, dim), _dot(n1, n2, dim))
 
 
 def centroid(pos: torch.Tensor, group: torch.Tensor) -> torch.Tensor:

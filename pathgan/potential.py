@@ -36,6 +36,7 @@ from torchmd.parameters import Parameters
 from openmm_bridge.errors import PathganInputError
 
 from . import geometry
+from .pair_kernel import pair_energies
 from .restraint import EndToEndRestraint
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ class TorchMDPotential(nn.Module):
 
     # ------------------------------------------------------------------ set-up
     def _buffer(self, name: str, value: torch.Tensor) -> None:
-        self.register_buffer(name, value.detach().clone())
+        self.register_buffer(name, value.detach().clone().contiguous())
 
     def _bonded(self, par: Parameters) -> None:
         empty_i = torch.zeros((0, 2), dtype=torch.long)
@@ -129,19 +130,23 @@ class TorchMDPotential(nn.Module):
         if block is not None and len(block["idx"]):
             p = block["params"][block["map"][:, 1]]
             idx = block["idx"]
-            self._buffer("p14_idx", idx)
+            self._buffer("p14_i", idx[:, 0])
+            self._buffer("p14_j", idx[:, 1])
             self._buffer("p14_a", p[:, 0] / p[:, 2])  # A / scnb
             self._buffer("p14_b", p[:, 1] / p[:, 2])  # B / scnb
             self._buffer("p14_qq", ELEC_FACTOR * par.charges[idx[:, 0]] * par.charges[idx[:, 1]] / p[:, 3])
         else:
-            self._buffer("p14_idx", empty_i)
+            for field in ("i", "j"):
+                self._buffer(f"p14_{field}", torch.zeros((0,), dtype=torch.long))
             for field in ("a", "b", "qq"):
                 self._buffer(f"p14_{field}", empty_f)
 
     def _nonbonded(self, par: Parameters, dtype: torch.dtype) -> None:
         exclusions = par.get_exclusions(("bonds", "angles", "1-4"))
         pairs = Forces._make_indeces(None, self.n_atoms, exclusions, "cpu")
-        self._buffer("pair_idx", pairs.to(torch.long))
+        pairs = pairs.to(torch.long)
+        self._buffer("pair_i", pairs[:, 0])
+        self._buffer("pair_j", pairs[:, 1])
         if par.nonbonded_params is not None:
             a_table, b_table = par.get_AB()
             types = par.mapped_atom_types.cpu()[pairs]
@@ -196,47 +201,56 @@ class TorchMDPotential(nn.Module):
         self.check_positions(pos)
         out: dict[str, torch.Tensor] = {}
         terms = self.terms
+        # Atom-major layout (n_atoms, 3, batch): gathering atoms is then a copy of
+        # contiguous rows, and its gradient a row-wise index_add.
+        xt = pos.permute(1, 2, 0).contiguous()
         if "bonds" in terms:
-            r = geometry.distances(pos, self.bond_idx)
-            out["bonds"] = (self.bond_k * (r - self.bond_r0) ** 2).sum(-1)
+            r = geometry.norm(self._bond_vectors(xt, self.bond_idx, 0, 1), dim=1)
+            out["bonds"] = (self.bond_k[:, None] * (r - self.bond_r0[:, None]) ** 2).sum(0)
         if "angles" in terms:
-            theta = geometry.angles(pos, self.angle_idx)
-            out["angles"] = (self.angle_k * (theta - self.angle_theta0) ** 2).sum(-1)
+            idx = self.angle_idx
+            theta = geometry.angle_between(
+                self._bond_vectors(xt, idx, 1, 0), self._bond_vectors(xt, idx, 1, 2), dim=1
+            )
+            out["angles"] = (self.angle_k[:, None] * (theta - self.angle_theta0[:, None]) ** 2).sum(0)
         if "dihedrals" in terms:
-            out["dihedrals"] = self._torsion_energy(pos, "dihedral")
+            out["dihedrals"] = self._torsion_energy(xt, "dihedral")
         if "impropers" in terms:
-            out["impropers"] = self._torsion_energy(pos, "improper")
+            out["impropers"] = self._torsion_energy(xt, "improper")
         if "1-4" in terms:
-            inv_r = 1.0 / geometry.distances(pos, self.p14_idx)
-            inv_r6 = inv_r**6
-            out["1-4"] = (self.p14_a * inv_r6 * inv_r6 - self.p14_b * inv_r6 + self.p14_qq * inv_r).sum(-1)
+            lj14, el14 = pair_energies(xt, self.p14_i, self.p14_j, self.p14_a, self.p14_b, self.p14_qq)
+            out["1-4"] = lj14 + el14
         if "lj" in terms or "electrostatics" in terms:
-            inv_r = 1.0 / geometry.distances(pos, self.pair_idx)
+            lj, el = pair_energies(xt, self.pair_i, self.pair_j, self.pair_a, self.pair_b, self.pair_qq)
             if "lj" in terms:
-                inv_r6 = inv_r**6
-                out["lj"] = (self.pair_a * inv_r6 * inv_r6 - self.pair_b * inv_r6).sum(-1)
+                out["lj"] = lj
             if "electrostatics" in terms:
-                out["electrostatics"] = (self.pair_qq * inv_r).sum(-1)
+                out["electrostatics"] = el
         if self.restraint is not None and t is not None:
             out["restraint"] = self.restraint(pos, t)
         out["total"] = torch.stack(list(out.values())).sum(0)
         return out
 
-    def _torsion_energy(self, pos: torch.Tensor, name: str) -> torch.Tensor:
+    @staticmethod
+    def _bond_vectors(xt: torch.Tensor, idx: torch.Tensor, frm: int, to: int) -> torch.Tensor:
+        """x[idx[:, to]] - x[idx[:, frm]] in atom-major layout, shape (n, 3, batch)."""
+        return xt.index_select(0, idx[:, to]) - xt.index_select(0, idx[:, frm])
+
+    def _torsion_energy(self, xt: torch.Tensor, name: str) -> torch.Tensor:
         idx = getattr(self, f"{name}_idx")
         if len(idx) == 0:
-            return pos.new_zeros(pos.shape[0])
-        # torchmd's angle is minus the IUPAC one.  With phases of exactly 0 or pi the
-        # energy is the same either way, but torchmd stores phases in float32, and
-        # its sign keeps cos(n*phi - phase) identical to Forces.compute to ~1e-12.
-        phi = -geometry.dihedrals(pos, idx)[:, getattr(self, f"{name}_term_of")]
-        k, phase, per = (getattr(self, f"{name}_{f}") for f in ("k", "phase", "per"))
+            return xt.new_zeros(xt.shape[2])
+        b1, b2, b3 = (self._bond_vectors(xt, idx, a, a + 1) for a in range(3))
+        # IUPAC sign, as torchmd and OpenMM.  The sign matters even for phases of
+        # 0 and pi: torchmd stores phases in float32 (pi rounded by 9e-8).
+        phi = geometry.dihedral_from_bonds(b1, b2, b3, dim=1)[getattr(self, f"{name}_term_of")]
+        k, phase, per = (getattr(self, f"{name}_{f}")[:, None] for f in ("k", "phase", "per"))
         periodic = k * (1.0 + torch.cos(per * phi - phase))
         if bool((per > 0).all()):
-            return periodic.sum(-1)
+            return periodic.sum(0)
         # CHARMM harmonic impropers (periodicity 0): k (phi - phi0)^2, difference wrapped to (-pi, pi].
         delta = torch.remainder(phi - phase + math.pi, 2 * math.pi) - math.pi
-        return torch.where(per > 0, periodic, k * delta**2).sum(-1)
+        return torch.where(per > 0, periodic, k * delta**2).sum(0)
 
     def energy(self, pos: torch.Tensor, t: torch.Tensor | float | None = None) -> torch.Tensor:
         """Total energy, shape (batch,), kcal/mol."""
