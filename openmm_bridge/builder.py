@@ -18,6 +18,8 @@ import numpy as np
 import openmm.app as app
 import openmm.unit as u
 
+from .errors import PathganInputError
+
 #: One-letter to three-letter codes of the standard residues the builder accepts.
 THREE_LETTER: dict[str, str] = {
     "A": "ALA",
@@ -74,14 +76,14 @@ def place_atom(
 def parse_sequence(sequence: str) -> list[str]:
     """Three-letter residue names from a one-letter sequence such as ``"AAAAAAAAAA"``.
 
-    Raises ``ValueError`` naming any letter that is not a standard residue.
+    Raises :class:`PathganInputError` (a ``ValueError``) naming any letter that is not a standard residue.
     """
     seq = sequence.strip().upper()
     if not seq:
-        raise ValueError("empty sequence: give at least one residue, e.g. 'AAAAAAAAAA'")
+        raise PathganInputError("empty sequence: give at least one residue, e.g. 'AAAAAAAAAA'")
     unknown = sorted({ch for ch in seq if ch not in THREE_LETTER})
     if unknown:
-        raise ValueError(
+        raise PathganInputError(
             f"sequence {sequence!r} has non-standard residue letters {unknown}; "
             f"allowed: {''.join(sorted(THREE_LETTER))}"
         )

@@ -1,0 +1,35 @@
+"""The pathgan command line, run as a user would (in-process, real files)."""
+
+from __future__ import annotations
+
+import mdtraj as md
+
+from openmm_bridge.trajio import mdtraj_topology
+from pathgan.cli import main
+
+
+def test_build_then_energy_with_openmm_check(deca, deca_frames, tmp_path, capsys):
+    out = tmp_path / "deca"
+    assert main(["build", "--sequence", "AAAAAAAAAA", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "end-to-end  CA(8)-CA(98) = 14." in text
+    assert "(8/10 residues helix)" in text or "(9/10 residues helix)" in text or "(10/10" in text
+    traj = tmp_path / "frames.dcd"
+    md.Trajectory(deca_frames / 10, mdtraj_topology(deca)).save_dcd(str(traj))
+    csv = tmp_path / "e.csv"
+    argv = ["energy", "--system", str(out), "--traj", str(traj), "--check-openmm", "--csv", str(csv)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "NonbondedForce  1-4+lj+electrostatics" in text
+    diffs = [float(line.split()[-1]) for line in text.splitlines() if line.strip().startswith(("Harmonic", "Periodic", "Nonbonded"))]
+    assert len(diffs) == 4 and max(diffs) < 2e-3
+    assert csv.read_text().splitlines()[0].startswith("frame,bonds_kcal_mol")
+    assert len(csv.read_text().splitlines()) == 1 + len(deca_frames)
+
+
+def test_errors_exit_2_with_message(tmp_path, capsys):
+    assert main(["energy", "--system", str(tmp_path), "--traj", "x.dcd"]) == 2
+    assert "not a pathgan system folder" in capsys.readouterr().err
+    assert main(["build", "--sequence", "AXA", "--out", str(tmp_path / "o")]) == 2
+    assert "non-standard residue letters ['X']" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

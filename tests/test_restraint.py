@@ -1,0 +1,30 @@
+"""The moving end-to-end restraint."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from openmm_bridge.errors import PathganInputError
+from pathgan.restraint import EndToEndRestraint
+
+
+def test_energy_centre_and_gradient():
+    r = EndToEndRestraint([0, 1], [2], k_kcal_mol_a2=2.0, c0_angstrom=10.0, c1_angstrom=20.0)
+    pos = torch.tensor([[[0.0, 0, 0], [2.0, 0, 0], [16.0, 0, 0]]], requires_grad=True)
+    assert float(r.centre(torch.tensor(0.5))) == 15.0
+    e = r(pos, torch.tensor([0.5]))  # centroid distance 15 -> zero energy
+    assert float(e) == pytest.approx(0.0)
+    e = r(pos, 0.0)  # d = 15, c = 10: 1/2 * 2 * 25
+    assert float(e) == pytest.approx(25.0)
+    (g,) = torch.autograd.grad(e.sum(), pos)
+    assert float(g[0, 2, 0]) == pytest.approx(2.0 * 5.0)  # k (d - c) on the lone atom
+
+
+def test_bad_groups():
+    with pytest.raises(PathganInputError, match="out of range for 10 atoms"):
+        EndToEndRestraint([0], [12], n_atoms=10)
+    with pytest.raises(PathganInputError, match="share atoms"):
+        EndToEndRestraint([0, 1], [1])
+    with pytest.raises(PathganInputError, match="at least one atom"):
+        EndToEndRestraint([], [1])
