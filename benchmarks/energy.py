@@ -35,7 +35,9 @@ def best_time(fn, repeats: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 32, 128, 512])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
@@ -55,12 +57,12 @@ def main() -> None:
         xyz = torch.tensor(x0 + rng.normal(scale=0.1, size=(batch, *x0.shape)), dtype=dtype)
         box = torch.zeros(batch, 3, 3, dtype=dtype)
 
-        def run_torchmd():
+        def run_torchmd(xyz=xyz, box=box):
             pos = xyz.clone().requires_grad_(True)
             f = torch.zeros_like(pos)
             return forces.compute(pos, box, f, explicit_forces=False, toNumpy=False)
 
-        def run_pathgan():
+        def run_pathgan(xyz=xyz):
             return pot.energy_and_forces(xyz)
 
         t_ref = best_time(run_torchmd, args.repeats)

@@ -95,7 +95,7 @@ class OpenMMEvaluator:
         self.system = copy.deepcopy(system)
         self.forces = classify_forces(self.system)
         energy_forces = [f for f in self.system.getForces() if not isinstance(f, _IGNORED)]
-        for info, f in zip(self.forces, energy_forces):
+        for info, f in zip(self.forces, energy_forces, strict=True):
             f.setForceGroup(info.group)
         try:
             plat = mm.Platform.getPlatformByName(platform)
@@ -113,7 +113,9 @@ class OpenMMEvaluator:
         if xyz.ndim == 2:
             xyz = xyz[None]
         if xyz.ndim != 3 or xyz.shape[1:] != (self.n_atoms, 3):
-            raise PathganInputError(f"expected frames of shape (n_frames, {self.n_atoms}, 3), got {xyz.shape}")
+            raise PathganInputError(
+                f"expected frames of shape (n_frames, {self.n_atoms}, 3), got {xyz.shape}"
+            )
         return xyz
 
     def energies(self, xyz_angstrom: np.ndarray) -> dict[str, np.ndarray]:

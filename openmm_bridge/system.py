@@ -116,7 +116,9 @@ class MolecularSystem:
         xyz = np.asarray(self.positions.value_in_unit(u.nanometer))
         if not np.all(np.isfinite(xyz)):
             bad = np.where(~np.isfinite(xyz).all(axis=1))[0]
-            raise PathganInputError(f"{self.source}: NaN or infinite coordinates at atoms {bad[:10].tolist()}")
+            raise PathganInputError(
+                f"{self.source}: NaN or infinite coordinates at atoms {bad[:10].tolist()}"
+            )
         torchmd_input.complete_14_torsions(self.structure)
         missing = torchmd_input.unsupported_terms(self.structure)
         if missing:
@@ -162,7 +164,9 @@ class MolecularSystem:
         return cls(topology, system, positions, struct, "amber", meta)
 
     @classmethod
-    def from_pdb(cls, pdb: str | os.PathLike, forcefield_files: tuple[str, ...] | list[str]) -> MolecularSystem:
+    def from_pdb(
+        cls, pdb: str | os.PathLike, forcefield_files: tuple[str, ...] | list[str]
+    ) -> MolecularSystem:
         """A system from a PDB file and OpenMM force-field XML files (AMBER-style)."""
         pdb = _existing(pdb, "PDB file")
         forcefield = app.ForceField(*forcefield_files)
@@ -313,7 +317,9 @@ class MolecularSystem:
         """Indices of the CA atoms of the first and last residue that have one."""
         cas = [a.index for a in self.topology.atoms() if a.name == "CA"]
         if len(cas) < 2:
-            raise PathganInputError(f"{self.source}: fewer than two CA atoms; give the end-to-end atoms explicitly")
+            raise PathganInputError(
+                f"{self.source}: fewer than two CA atoms; give the end-to-end atoms explicitly"
+            )
         return cas[0], cas[-1]
 
     def end_to_end_distance_angstrom(self) -> float | None:
@@ -342,14 +348,14 @@ def _structure_from_forcefield(
     """parmed Structure of an OpenMM-XML-parametrised system, keyed by the XML's atom types."""
     types = _atom_types_from_forcefield(forcefield, topology)
     original_ids = [atom.id for atom in topology.atoms()]
-    for atom, atype in zip(topology.atoms(), types):
+    for atom, atype in zip(topology.atoms(), types, strict=True):
         atom.id = atype  # parmed names the atom type after a non-integer Atom.id
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             struct = parmed.openmm.load_topology(topology, system, xyz=positions)
     finally:
-        for atom, atom_id in zip(topology.atoms(), original_ids):
+        for atom, atom_id in zip(topology.atoms(), original_ids, strict=True):
             atom.id = atom_id
     scee, scnb = _scaling_14(system)
     torchmd_input.set_14_scaling(struct, scee, scnb)

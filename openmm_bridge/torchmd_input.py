@@ -128,8 +128,7 @@ def check_parameters_complete(mol: TorchmdMolecule, prm: parmed.ParameterSet, so
     for i, j, k in mol.angles:
         if (t[i], t[j], t[k]) not in prm.angle_types:
             raise MissingParameterError(
-                f"{source}: no angle parameters for atom types ({t[i]}, {t[j]}, {t[k]}) "
-                f"(atoms {i}, {j}, {k})"
+                f"{source}: no angle parameters for atom types ({t[i]}, {t[j]}, {t[k]}) (atoms {i}, {j}, {k})"
             )
     for q in mol.dihedrals:
         key = tuple(t[q])

@@ -48,7 +48,7 @@ def load_frames(path: str | os.PathLike, system: MolecularSystem) -> md.Trajecto
             f"{path}: {traj.n_atoms} atoms per frame, but the system ({system.source}) has {system.n_atoms}"
         )
     if suffix.lower() in _SELF_DESCRIBING:
-        for a, b in zip(traj.topology.atoms, top.atoms):
+        for a, b in zip(traj.topology.atoms, top.atoms, strict=True):
             if a.element != b.element:
                 raise PathganInputError(
                     f"{path}: atom {a.index} is {a} ({a.element.symbol}), but the system has {b} "
@@ -59,7 +59,9 @@ def load_frames(path: str | os.PathLike, system: MolecularSystem) -> md.Trajecto
         raise PathganInputError(f"{path}: no frames")
     bad = ~np.isfinite(traj.xyz).all(axis=(1, 2))
     if bad.any():
-        raise PathganInputError(f"{path}: NaN or infinite coordinates in frames {np.where(bad)[0][:10].tolist()}")
+        raise PathganInputError(
+            f"{path}: NaN or infinite coordinates in frames {np.where(bad)[0][:10].tolist()}"
+        )
     return traj
 
 

@@ -34,7 +34,7 @@ def kcal_to_kj(x):
     return x * KJ_PER_KCAL
 
 
-def quantity_to_angstrom(q) -> "object":
+def quantity_to_angstrom(q) -> object:
     """Strip an OpenMM length Quantity (any length unit) to a float array in Angstrom."""
     import numpy as np
 

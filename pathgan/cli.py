@@ -28,12 +28,18 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--pdb", help="PDB file, with --forcefield")
     src.add_argument("--prmtop", help="AMBER prmtop, with --inpcrd")
     src.add_argument("--psf", help="CHARMM psf, with --charmm-params and --coordinates")
-    p.add_argument("--forcefield", nargs="+", default=None, help="OpenMM force-field XML files (default amber14-all.xml)")
+    p.add_argument(
+        "--forcefield", nargs="+", default=None, help="OpenMM force-field XML files (default amber14-all.xml)"
+    )
     p.add_argument("--inpcrd", help="AMBER coordinates (inpcrd/rst7)")
     p.add_argument("--charmm-params", nargs="+", help="CHARMM parameter/topology files (prm, rtf, str)")
     p.add_argument("--coordinates", help="CHARMM coordinates (pdb or crd)")
-    p.add_argument("--free-termini", action="store_true", help="charged NH3+/COO- termini instead of ACE/NME caps")
-    p.add_argument("--no-minimize", action="store_true", help="keep the ideal geometry (no energy minimisation)")
+    p.add_argument(
+        "--free-termini", action="store_true", help="charged NH3+/COO- termini instead of ACE/NME caps"
+    )
+    p.add_argument(
+        "--no-minimize", action="store_true", help="keep the ideal geometry (no energy minimisation)"
+    )
 
 
 def _add_energy(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +50,9 @@ def _add_energy(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--system", required=True, help="system folder written by 'pathgan build'")
     p.add_argument("--traj", required=True, help="trajectory (DCD, XTC, PDB, ... anything mdtraj reads)")
-    p.add_argument("--check-openmm", action="store_true", help="also OpenMM's energies by force, and the differences")
+    p.add_argument(
+        "--check-openmm", action="store_true", help="also OpenMM's energies by force, and the differences"
+    )
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
     p.add_argument("--platform", default="Reference", help="OpenMM platform for --check-openmm")
@@ -95,24 +103,32 @@ def cmd_build(args: argparse.Namespace) -> int:
     codes = dssp_codes(traj)[0]
     protein = codes != "NA"
     n_helix = int((codes[protein] == "H").sum())
-    print(f"system      {system.source} ({system.kind}), {system.n_atoms} atoms, {system.topology.getNumResidues()} residues")
-    print(f"DSSP        {''.join(c if c != 'NA' else '-' for c in codes)}  ({n_helix}/{int(protein.sum())} residues helix)")
+    print(
+        f"system      {system.source} ({system.kind}), {system.n_atoms} atoms, {system.topology.getNumResidues()} residues"
+    )
+    print(
+        f"DSSP        {''.join(c if c != 'NA' else '-' for c in codes)}  ({n_helix}/{int(protein.sum())} residues helix)"
+    )
     e2e = system.end_to_end_distance_angstrom()
     if e2e is not None:
         i, j = system.end_to_end_atoms()
         print(f"end-to-end  CA({i})-CA({j}) = {e2e:.2f} A")
     missing = system.unsupported_terms()
     if missing:
-        print(f"note        terms torchmd cannot represent (left out of the pathgan potential): {', '.join(missing)}")
+        print(
+            f"note        terms torchmd cannot represent (left out of the pathgan potential): {', '.join(missing)}"
+        )
     print(f"wrote       {out}/")
     return 0
 
 
 # ---------------------------------------------------------------------- energy
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [[str(h) for h in header]] + [[f"{v:.4f}" if isinstance(v, float) else str(v) for v in r] for r in rows]
+    cells = [[str(h) for h in header]] + [
+        [f"{v:.4f}" if isinstance(v, float) else str(v) for v in r] for r in rows
+    ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in cells]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -144,8 +160,13 @@ def cmd_energy(args: argparse.Namespace) -> int:
         from openmm_bridge.fileio import atomic_file
 
         with atomic_file(args.csv) as tmp:
-            np.savetxt(tmp, np.column_stack([np.arange(len(xyz))] + [energies[t] for t in terms]),
-                       delimiter=",", header=",".join(["frame"] + [f"{t}_kcal_mol" for t in terms]), comments="")
+            np.savetxt(
+                tmp,
+                np.column_stack([np.arange(len(xyz))] + [energies[t] for t in terms]),
+                delimiter=",",
+                header=",".join(["frame"] + [f"{t}_kcal_mol" for t in terms]),
+                comments="",
+            )
     if args.check_openmm:
         from openmm_bridge.energies import OpenMMEvaluator
 
@@ -155,8 +176,15 @@ def cmd_energy(args: argparse.Namespace) -> int:
         for info in ev.forces:
             mine = sum(energies[t] for t in info.terms) if info.terms else np.full(len(xyz), np.nan)
             diff = np.abs(mine - omm[info.label])
-            rows.append([info.label, "+".join(info.terms) or info.note, float(omm[info.label].mean()),
-                         float(np.mean(mine)), float(np.max(diff))])
+            rows.append(
+                [
+                    info.label,
+                    "+".join(info.terms) or info.note,
+                    float(omm[info.label].mean()),
+                    float(np.mean(mine)),
+                    float(np.max(diff)),
+                ]
+            )
         print(f"\nOpenMM ({args.platform}) by force, mean over frames, kcal/mol")
         print(_table(["force", "pathgan terms", "openmm", "pathgan", "max |diff|"], rows))
     return 0

@@ -29,7 +29,11 @@ def angles(pos: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
 
 def _dot(u: torch.Tensor, v: torch.Tensor, dim: int) -> torch.Tensor:
     # Written out by component: a reduction over a middle axis of length 3 is slow on CPU.
-    return u.select(dim, 0) * v.select(dim, 0) + u.select(dim, 1) * v.select(dim, 1) + u.select(dim, 2) * v.select(dim, 2)
+    return (
+        u.select(dim, 0) * v.select(dim, 0)
+        + u.select(dim, 1) * v.select(dim, 1)
+        + u.select(dim, 2) * v.select(dim, 2)
+    )
 
 
 def _cross(u: torch.Tensor, v: torch.Tensor, dim: int) -> torch.Tensor:

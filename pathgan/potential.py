@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 from torch import nn
-from torchmd.forces import ELEC_FACTOR, Forces
 from torchmd.forcefields.forcefield import ForceField
+from torchmd.forces import ELEC_FACTOR, Forces
 from torchmd.parameters import Parameters
 
 from openmm_bridge.errors import PathganInputError
@@ -174,7 +174,9 @@ class TorchMDPotential(nn.Module):
     def check_positions(self, pos: torch.Tensor, where: str = "positions") -> None:
         """Raise :class:`PathganInputError` unless ``pos`` is (batch>0, n_atoms, 3) and finite."""
         if pos.ndim != 3 or pos.shape[-1] != 3:
-            raise PathganInputError(f"{where}: expected shape (batch, {self.n_atoms}, 3), got {tuple(pos.shape)}")
+            raise PathganInputError(
+                f"{where}: expected shape (batch, {self.n_atoms}, 3), got {tuple(pos.shape)}"
+            )
         if pos.shape[0] == 0:
             raise PathganInputError(f"{where}: empty batch (0 frames)")
         if pos.shape[1] != self.n_atoms:
@@ -185,7 +187,9 @@ class TorchMDPotential(nn.Module):
         finite = torch.isfinite(pos.detach()).all(dim=-1)
         if not bool(finite.all()):
             frame, atom = (int(v) for v in torch.nonzero(~finite)[0])
-            raise PathganInputError(f"{where}: NaN or infinite coordinates (first at frame {frame}, atom {atom})")
+            raise PathganInputError(
+                f"{where}: NaN or infinite coordinates (first at frame {frame}, atom {atom})"
+            )
 
     def forward(self, pos: torch.Tensor, t: torch.Tensor | float | None = None) -> dict[str, torch.Tensor]:
         """Energies by term, each of shape (batch,), kcal/mol, plus ``total``.

@@ -69,4 +69,6 @@ def test_build_is_reproducible():
     ff = app.ForceField("amber14-all.xml")
     _, p1 = build_peptide("AAAA", ff)
     _, p2 = build_peptide("AAAA", ff)
-    np.testing.assert_array_equal(np.asarray(p1.value_in_unit(u.nanometer)), np.asarray(p2.value_in_unit(u.nanometer)))
+    np.testing.assert_array_equal(
+        np.asarray(p1.value_in_unit(u.nanometer)), np.asarray(p2.value_in_unit(u.nanometer))
+    )

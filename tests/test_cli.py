@@ -21,7 +21,11 @@ def test_build_then_energy_with_openmm_check(deca, deca_frames, tmp_path, capsys
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "NonbondedForce  1-4+lj+electrostatics" in text
-    diffs = [float(line.split()[-1]) for line in text.splitlines() if line.strip().startswith(("Harmonic", "Periodic", "Nonbonded"))]
+    diffs = [
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.strip().startswith(("Harmonic", "Periodic", "Nonbonded"))
+    ]
     assert len(diffs) == 4 and max(diffs) < 2e-3
     assert csv.read_text().splitlines()[0].startswith("frame,bonds_kcal_mol")
     assert len(csv.read_text().splitlines()) == 1 + len(deca_frames)

@@ -13,4 +13,6 @@ def test_helix_and_end_to_end(deca):
     traj = md.Trajectory(deca.positions_angstrom()[None] / 10, mdtraj_topology(deca))
     assert helix_residue_count(traj)[0] >= 8
     assert 0.8 <= helix_fraction(traj)[0] <= 1.0
-    np.testing.assert_allclose(end_to_end_distance_angstrom(traj)[0], deca.end_to_end_distance_angstrom(), rtol=1e-5)
+    np.testing.assert_allclose(
+        end_to_end_distance_angstrom(traj)[0], deca.end_to_end_distance_angstrom(), rtol=1e-5
+    )

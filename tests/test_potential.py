@@ -43,7 +43,10 @@ def test_energies_and_forces_agree_with_openmm(deca, deca_frames, potential):
     omm_e = ev.energies(deca_frames)
     omm_f = ev.forces_by_group(deca_frames)
     assert {i.label for i in ev.forces} == {
-        "HarmonicBondForce", "HarmonicAngleForce", "PeriodicTorsionForce", "NonbondedForce"
+        "HarmonicBondForce",
+        "HarmonicAngleForce",
+        "PeriodicTorsionForce",
+        "NonbondedForce",
     }
     for info in ev.forces:
         sub = TorchMDPotential.from_system(deca, terms=info.terms)

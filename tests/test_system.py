@@ -93,9 +93,7 @@ def test_missing_parameter_named(deca):
 
 def test_pdb_without_template_names_file(tmp_path):
     pdb = tmp_path / "lig.pdb"
-    pdb.write_text(
-        "HETATM    1  C1  LIG A   1       0.000   0.000   0.000  1.00  0.00           C\nEND\n"
-    )
+    pdb.write_text("HETATM    1  C1  LIG A   1       0.000   0.000   0.000  1.00  0.00           C\nEND\n")
     with pytest.raises(PathganInputError, match="lig.pdb: No template found"):
         MolecularSystem.from_pdb(pdb, ("amber14-all.xml",))
 

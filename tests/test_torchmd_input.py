@@ -12,10 +12,7 @@ def test_every_14_pair_has_a_torsion(deca):
     pairs = {frozenset((int(d[0]), int(d[3]))) for d in mol.dihedrals}
     # every 1-4 pair of the bond graph is reachable through a proper torsion
     struct = deca.structure
-    graph_14 = {
-        frozenset((a.idx, c.idx))
-        for a in struct.atoms for c in a.dihedral_partners
-    }
+    graph_14 = {frozenset((a.idx, c.idx)) for a in struct.atoms for c in a.dihedral_partners}
     assert graph_14 <= pairs
     assert torchmd_input.complete_14_torsions(struct) == 0  # idempotent
     assert len(mol.impropers) > 0 and mol.numAtoms == 112
