@@ -10,6 +10,7 @@ import mdtraj as md
 import numpy as np
 
 from .errors import PathganInputError
+from .units import nm_to_angstrom
 
 if TYPE_CHECKING:
     from .system import MolecularSystem
@@ -67,4 +68,4 @@ def load_frames(path: str | os.PathLike, system: MolecularSystem) -> md.Trajecto
 
 def frames_angstrom(traj: md.Trajectory) -> np.ndarray:
     """Coordinates of a trajectory, shape (n_frames, n_atoms, 3), float64, Angstrom."""
-    return traj.xyz.astype(np.float64) * 10.0
+    return nm_to_angstrom(traj.xyz.astype(np.float64))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import mdtraj as md
 import numpy as np
 
+from openmm_bridge.units import nm_to_angstrom
+
 
 def dssp_codes(traj: md.Trajectory) -> np.ndarray:
     """Simplified DSSP code ('H', 'E', 'C', or 'NA' for non-protein residues), shape (n_frames, n_residues)."""
@@ -28,4 +30,4 @@ def end_to_end_distance_angstrom(traj: md.Trajectory, atoms: tuple[int, int] | N
     if atoms is None:
         ca = traj.topology.select("name CA")
         atoms = (int(ca[0]), int(ca[-1]))
-    return 10.0 * md.compute_distances(traj, [atoms])[:, 0]
+    return nm_to_angstrom(md.compute_distances(traj, [atoms])[:, 0])

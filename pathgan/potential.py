@@ -26,7 +26,6 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 from torch import nn
 from torchmd.forcefields.forcefield import ForceField
@@ -268,9 +267,3 @@ class TorchMDPotential(nn.Module):
         energies = self.forward(x, t)
         (grad,) = torch.autograd.grad(energies["total"].sum(), x)
         return {k: v.detach() for k, v in energies.items()}, -grad
-
-
-def as_tensor(xyz: np.ndarray | torch.Tensor, like: TorchMDPotential) -> torch.Tensor:
-    """Coordinates as a tensor with the potential's dtype and device."""
-    ref = like.charges
-    return torch.as_tensor(xyz, dtype=ref.dtype, device=ref.device)
