@@ -6,8 +6,6 @@ factor of 10 or 4.184 is written exactly once in the code base.
 
 from __future__ import annotations
 
-import openmm.unit as u
-
 #: Angstrom per nanometre.
 ANGSTROM_PER_NM: float = 10.0
 #: kJ per kcal (thermochemical calorie, as OpenMM and AMBER use).
@@ -32,15 +30,3 @@ def kj_to_kcal(x):
 def kcal_to_kj(x):
     """Convert a value or array in kcal/mol to kJ/mol."""
     return x * KJ_PER_KCAL
-
-
-def quantity_to_angstrom(q) -> object:
-    """Strip an OpenMM length Quantity (any length unit) to a float array in Angstrom."""
-    import numpy as np
-
-    return np.asarray(q.value_in_unit(u.angstrom), dtype=np.float64)
-
-
-def quantity_to_kcal(q) -> float:
-    """Strip an OpenMM energy Quantity (per mole) to a float in kcal/mol."""
-    return float(q.value_in_unit(u.kilocalorie_per_mole))
