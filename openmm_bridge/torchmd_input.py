@@ -148,9 +148,13 @@ def complete_14_torsions(struct: parmed.Structure) -> int:
     The added terms carry the structure's own 1-4 scaling and change no energy.
     """
     have = {frozenset((d.atom1.idx, d.atom4.idx)) for d in struct.dihedrals if not d.improper}
-    scalings = [(t.scee, t.scnb) for t in struct.dihedral_types]
-    scee, scnb = scalings[0] if scalings else (1.0, 1.0)
-    zero_type = parmed.DihedralType(0.0, 1, 0.0, scee=scee, scnb=scnb)
+    # CHARMM structures hold multi-term DihedralTypeLists, AMBER ones single DihedralTypes.
+    first = struct.dihedral_types[0] if struct.dihedral_types else None
+    is_list = isinstance(first, parmed.DihedralTypeList)
+    term = first[0] if is_list and len(first) else first
+    scee, scnb = (term.scee, term.scnb) if term is not None else (1.0, 1.0)
+    zero_term = parmed.DihedralType(0.0, 1, 0.0, scee=scee, scnb=scnb)
+    zero_type = parmed.DihedralTypeList([zero_term]) if is_list else zero_term
     added = 0
     for b in struct.bonds:
         for a2, a3 in ((b.atom1, b.atom2), (b.atom2, b.atom1)):

@@ -33,10 +33,12 @@ from torchmd.forces import ELEC_FACTOR, Forces
 from torchmd.parameters import Parameters
 
 from openmm_bridge.errors import PathganInputError
+from openmm_bridge.trajio import mdtraj_topology
 
 from . import geometry
 from .pair_kernel import pair_energies
 from .restraint import EndToEndRestraint
+from .torsions import TorsionSet
 
 if TYPE_CHECKING:
     from openmm_bridge.system import MolecularSystem
@@ -73,8 +75,10 @@ class TorchMDPotential(nn.Module):
         parameters: Parameters,
         terms: Sequence[str] = TERMS,
         restraint: EndToEndRestraint | None = None,
+        torsions: TorsionSet | None = None,
     ) -> None:
         super().__init__()
+        self.torsions = torsions
         unknown = [t for t in terms if t not in TERMS]
         if unknown:
             raise ValueError(f"unknown energy terms {unknown}; known: {list(TERMS)}")
@@ -166,8 +170,22 @@ class TorchMDPotential(nn.Module):
         dtype: torch.dtype = torch.float64,
         device: str | torch.device = "cpu",
     ) -> TorchMDPotential:
-        """The potential of a :class:`~openmm_bridge.system.MolecularSystem`."""
-        return cls(torchmd_parameters(system, dtype), terms, restraint).to(device)
+        """The potential of a :class:`~openmm_bridge.system.MolecularSystem`.
+
+        Its :attr:`torsions` are the system's backbone and side-chain torsions.
+        """
+        torsions = TorsionSet.from_topology(mdtraj_topology(system))
+        return cls(torchmd_parameters(system, dtype), terms, restraint, torsions).to(device)
+
+    def torsion_angles(self, pos: torch.Tensor) -> torch.Tensor:
+        """Backbone and side-chain torsions of ``pos`` (batch, n_atoms, 3) Angstrom: (batch, n_torsions), radians.
+
+        The order and names are those of :attr:`torsions` (``torsions.names``).
+        """
+        if self.torsions is None:
+            raise ValueError("this potential was built without a topology; pass torsions= to define them")
+        self.check_positions(pos)
+        return self.torsions.angles(pos)
 
     # ------------------------------------------------------------------ evaluation
     def check_positions(self, pos: torch.Tensor, where: str = "positions") -> None:

@@ -20,19 +20,38 @@ def deca() -> MolecularSystem:
         return MolecularSystem.from_sequence()
 
 
-@pytest.fixture(scope="session")
-def deca_frames(deca: MolecularSystem) -> np.ndarray:
-    """24 frames (Angstrom): the helix, 8 perturbed copies and 15 frames of a short OpenMM MD run."""
-    rng = np.random.default_rng(7)
-    x0 = deca.positions_angstrom()
-    perturbed = [x0 + rng.normal(scale=s, size=x0.shape) for s in np.linspace(0.02, 0.25, 8)]
+def test_frames(system: MolecularSystem, seed: int, n_perturbed: int = 8, n_md: int = 15) -> np.ndarray:
+    """Frames (Angstrom) of ``system``: its positions, perturbed copies and frames of a short MD run."""
+    rng = np.random.default_rng(seed)
+    x0 = system.positions_angstrom()
+    perturbed = [x0 + rng.normal(scale=s, size=x0.shape) for s in np.linspace(0.02, 0.25, n_perturbed)]
     integrator = mm.LangevinMiddleIntegrator(300 * u.kelvin, 1 / u.picosecond, 0.001 * u.picosecond)
-    integrator.setRandomNumberSeed(11)
-    ctx = mm.Context(deca.system, integrator, mm.Platform.getPlatformByName("Reference"))
-    ctx.setPositions(deca.positions)
-    ctx.setVelocitiesToTemperature(300 * u.kelvin, 11)
+    integrator.setRandomNumberSeed(seed)
+    ctx = mm.Context(system.system, integrator, mm.Platform.getPlatformByName("Reference"))
+    ctx.setPositions(system.positions)
+    ctx.setVelocitiesToTemperature(300 * u.kelvin, seed)
     md_frames = []
-    for _ in range(15):
+    for _ in range(n_md):
         integrator.step(100)
         md_frames.append(ctx.getState(getPositions=True).getPositions(asNumpy=True).value_in_unit(u.angstrom))
     return np.array([x0, *perturbed, *md_frames], dtype=np.float64)
+
+
+test_frames.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture(scope="session")
+def deca_frames(deca: MolecularSystem) -> np.ndarray:
+    """24 frames (Angstrom): the helix, 8 perturbed copies and 15 frames of a short OpenMM MD run."""
+    return test_frames(deca, seed=7)
+
+
+@pytest.fixture(scope="session")
+def charmm_peptide(tmp_path_factory) -> tuple[MolecularSystem, list[str]]:
+    """Penta-alanine from CHARMM psf + prm + pdb (written from OpenMM's charmm36.xml)."""
+    from charmm_files import write_charmm_peptide
+
+    psf, prm, pdb = write_charmm_peptide(tmp_path_factory.mktemp("charmm"))
+    with pytest.warns(UserWarning) as record:
+        system = MolecularSystem.from_charmm(psf, [prm], pdb)
+    return system, [str(w.message) for w in record]

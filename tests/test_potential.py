@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import openmm.app as app
 import pytest
 import torch
+from conftest import test_frames
 from torchmd.forces import Forces
 
 from openmm_bridge.energies import OpenMMEvaluator
@@ -118,3 +120,34 @@ def test_bad_coordinates_raise_clear_errors(deca, potential):
     bad[0, 5, 1] = float("nan")
     with pytest.raises(PathganInputError, match="NaN or infinite coordinates .*frame 0, atom 5"):
         potential(bad)
+
+
+def test_charmm_files_reproduce_openmm_charmm36(charmm_peptide):
+    """The written psf/prm give OpenMM the same energy as charmm36.xml itself (the files are faithful)."""
+    system, _ = charmm_peptide
+    reference = app.ForceField("charmm36.xml").createSystem(system.topology, nonbondedMethod=app.NoCutoff)
+    frames = test_frames(system, seed=3, n_perturbed=2, n_md=2)
+    ours = OpenMMEvaluator(system.system).energies(frames)["total"]
+    theirs = OpenMMEvaluator(reference).energies(frames)["total"]
+    np.testing.assert_allclose(ours, theirs, atol=1e-3)
+
+
+def test_charmm_unsupported_terms_warned_and_others_agree(charmm_peptide):
+    system, warned = charmm_peptide
+    assert any("Urey-Bradley" in w and "CMAP" in w and "peptide.psf" in w for w in warned), warned
+    frames = test_frames(system, seed=3, n_md=12)
+    assert len(frames) >= 20
+    ev = OpenMMEvaluator(system.system, "Reference")
+    omm_e, omm_f = ev.energies(frames), ev.forces_by_group(frames)
+    unsupported = {i.label for i in ev.forces if not i.terms}
+    assert unsupported == {"HarmonicBondForce#2", "CMAPTorsionForce"}  # Urey-Bradley, CMAP
+    # Non-zero in these frames, so leaving them out is visible in the total.
+    assert all(np.abs(omm_e[label]).max() > 0.1 for label in unsupported)
+    for info in ev.forces:
+        if not info.terms:
+            continue
+        sub = TorchMDPotential.from_system(system, terms=info.terms)
+        energies, forces = sub.energy_and_forces(torch.tensor(frames))
+        e = sum(energies[t] for t in info.terms).numpy()
+        assert np.max(np.abs(e - omm_e[info.label])) < 2e-3, info.label
+        assert np.max(np.abs(forces.numpy() - omm_f[info.label])) < 1e-2, info.label

@@ -108,3 +108,19 @@ def test_unsupported_terms_warned(deca):
         warnings.simplefilter("error")
         MolecularSystem(deca.topology, deca.system, deca.positions, deca.structure, "amber", {})
     assert app.ForceField  # openmm imported and in use
+
+
+def test_charmm_system_save_load_keeps_energies(charmm_peptide, tmp_path):
+    system, _ = charmm_peptide
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        system.save(tmp_path / "charmm")
+        loaded = MolecularSystem.load(tmp_path / "charmm")
+    assert loaded.kind == "charmm"
+    xyz = system.positions_angstrom()[None]
+    e0 = OpenMMEvaluator(system.system).energies(xyz)["total"]
+    e1 = OpenMMEvaluator(loaded.system).energies(xyz)["total"]
+    np.testing.assert_allclose(e1, e0, atol=1e-6)
+    p0 = TorchMDPotential.from_system(system).energy(torch.tensor(xyz))
+    p1 = TorchMDPotential.from_system(loaded).energy(torch.tensor(xyz))
+    np.testing.assert_allclose(p1.numpy(), p0.numpy(), rtol=1e-9)
