@@ -32,6 +32,10 @@ setup(
         "pyyaml>=6",
         "tqdm>=4.66",
         "matplotlib>=3.8",
+        # Replicas, string images and swarms run as Dask tasks: a local cluster by default,
+        # any running scheduler with --scheduler ADDRESS.
+        "dask[distributed]>=2024.1",
+        "pymbar>=4.0",  # MBAR for umbrella windows along path CVs
     ],
     extras_require={
         "test": ["pytest>=8", "ruff>=0.6"],

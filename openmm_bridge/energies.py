@@ -16,6 +16,7 @@ import openmm as mm
 import openmm.unit as u
 
 from .errors import PathganInputError
+from .platforms import get_platform
 from .units import angstrom_to_nm
 
 #: OpenMM forces that carry no potential energy of the molecule.
@@ -97,11 +98,7 @@ class OpenMMEvaluator:
         energy_forces = [f for f in self.system.getForces() if not isinstance(f, _IGNORED)]
         for info, f in zip(self.forces, energy_forces, strict=True):
             f.setForceGroup(info.group)
-        try:
-            plat = mm.Platform.getPlatformByName(platform)
-        except mm.OpenMMException as err:
-            names = [mm.Platform.getPlatform(i).getName() for i in range(mm.Platform.getNumPlatforms())]
-            raise PathganInputError(f"unknown OpenMM platform {platform!r}; available: {names}") from err
+        plat, _ = get_platform(platform)
         self.context = mm.Context(self.system, mm.VerletIntegrator(0.001), plat)
         self.n_atoms = self.system.getNumParticles()
 

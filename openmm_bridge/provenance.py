@@ -5,7 +5,18 @@ from __future__ import annotations
 import platform
 from importlib import metadata
 
-_PACKAGES = ("pathgan", "openmm", "openmmtorch", "torch", "torchmd", "mdtraj", "parmed", "numpy")
+_PACKAGES = (
+    "pathgan",
+    "openmm",
+    "openmmtorch",
+    "torch",
+    "torchmd",
+    "mdtraj",
+    "parmed",
+    "numpy",
+    "dask",
+    "distributed",
+)
 
 
 def versions() -> dict[str, str]:

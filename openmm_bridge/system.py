@@ -10,6 +10,7 @@ psf/parameters/coordinates, and saved to or loaded from a folder.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import warnings
@@ -312,6 +313,42 @@ class MolecularSystem:
     def unsupported_terms(self) -> list[str]:
         """Energy terms of this system that torchmd (hence pathgan's potential) leaves out."""
         return torchmd_input.unsupported_terms(self.structure)
+
+    def md_system(self, constraints: str | None = "HBonds") -> mm.System:
+        """A copy of the System for dynamics, with bonds to hydrogen constrained (``"HBonds"``) or none.
+
+        Constraint lengths are the bonds' equilibrium lengths (as OpenMM's ``createSystem``
+        uses); the constrained bonds' harmonic terms stay (zero at the constrained length).
+        """
+        if constraints not in (None, "none", "HBonds"):
+            raise PathganInputError(f"constraints must be 'HBonds' or None, got {constraints!r}")
+        system = copy.deepcopy(self.system)
+        if constraints in (None, "none"):
+            return system
+        bond_force = next(
+            (
+                system.getForce(k)
+                for k in range(system.getNumForces())
+                if isinstance(system.getForce(k), mm.HarmonicBondForce)
+            ),
+            None,
+        )
+        if bond_force is None:
+            raise PathganInputError(f"{self.source}: no HarmonicBondForce to take constraint lengths from")
+        length = {}
+        for k in range(bond_force.getNumBonds()):
+            i, j, r0, _ = bond_force.getBondParameters(k)
+            length[frozenset((i, j))] = r0
+        hydrogen = app.element.hydrogen
+        for a, b in self.topology.bonds():
+            if hydrogen in (a.element, b.element):
+                r0 = length.get(frozenset((a.index, b.index)))
+                if r0 is None:
+                    raise PathganInputError(
+                        f"{self.source}: bond {a} - {b} has no bond parameters to constrain"
+                    )
+                system.addConstraint(a.index, b.index, r0)
+        return system
 
     def end_to_end_atoms(self) -> tuple[int, int]:
         """Indices of the CA atoms of the first and last residue that have one."""

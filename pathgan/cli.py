@@ -1,4 +1,4 @@
-"""The ``pathgan`` command line: ``pathgan build`` and ``pathgan energy``."""
+"""The ``pathgan`` command line: ``build``, ``energy``, ``smd``, ``pmf``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from openmm_bridge.errors import PathganInputError
+
+from . import cli_smd
 
 
 def _add_build(sub: argparse._SubParsersAction) -> None:
@@ -67,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_build(sub)
     _add_energy(sub)
+    cli_smd.add_smd(sub)
+    cli_smd.add_pmf(sub)
     return parser
 
 
@@ -193,7 +197,7 @@ def cmd_energy(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pathgan`` console script."""
     args = build_parser().parse_args(argv)
-    handlers = {"build": cmd_build, "energy": cmd_energy}
+    handlers = {"build": cmd_build, "energy": cmd_energy, "smd": cli_smd.cmd_smd, "pmf": cli_smd.cmd_pmf}
     try:
         return handlers[args.command](args)
     except PathganInputError as err:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import openmm as mm
@@ -55,3 +56,28 @@ def charmm_peptide(tmp_path_factory) -> tuple[MolecularSystem, list[str]]:
     with pytest.warns(UserWarning) as record:
         system = MolecularSystem.from_charmm(psf, [prm], pdb)
     return system, [str(w.message) for w in record]
+
+
+@pytest.fixture(scope="session")
+def deca_dir(deca: MolecularSystem, tmp_path_factory) -> Path:
+    """The deca-alanine system folder."""
+    folder = tmp_path_factory.mktemp("system") / "deca"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        deca.save(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def small_pull(deca_dir: Path, tmp_path_factory) -> Path:
+    """A pull folder with 3 finished replicas of a 2 ps pull (run in this process, no Dask)."""
+    from openmm_bridge.steered_md import PullProtocol, prepare_pull, run_replica
+
+    out = tmp_path_factory.mktemp("pull") / "smd"
+    protocol = PullProtocol(
+        length_ps=2.0, minimize_steps=20, frame_interval_steps=50, checkpoint_interval_steps=500
+    )
+    manifest = prepare_pull(deca_dir, out, 3, protocol, base_seed=11)
+    for i, seed in enumerate(manifest["seeds"]):
+        run_replica(str(deca_dir), manifest["protocol"], seed, str(out), i)
+    return out

@@ -1,0 +1,141 @@
+"""Steered-MD speed: the pulling machinery against a bare OpenMM loop, and Dask replica throughput.
+
+Run from the repository root::
+
+    python benchmarks/smd.py [--steps 20000] [--replicas 4] [--replica-ps 40]
+
+1. MD steps per second of deca-alanine (vacuum, HBonds, Langevin 2 fs, Reference
+   platform), same system, same run, best of ``--repeats``:
+   - bare: ``Simulation.step(n)`` with no pulling force and no reporters;
+   - pull: + the centroid-distance force, the centre mover (every 10 steps) and the
+     pull CSV (every 50 steps);
+   - replica: what ``pathgan smd`` runs: + DCD frames every 50 steps and checkpoints.
+2. Replicas per minute through Dask with 1 and 2 local workers (cluster start-up excluded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import openmm as mm
+import openmm.app as app
+import openmm.unit as u
+
+from openmm_bridge.execution import dask_client
+from openmm_bridge.pulling import ConstantVelocityPull, PullDataReporter
+from openmm_bridge.steered_md import (
+    PullProtocol,
+    _Checkpointer,
+    _FrameWriter,
+    build_simulation,
+    prepare_pull,
+    run_replica,
+)
+from openmm_bridge.system import MolecularSystem
+
+
+def _steps_per_s(sim, n: int) -> float:
+    t0 = time.perf_counter()
+    sim.step(n)
+    return n / (time.perf_counter() - t0)
+
+
+def _bare_simulation(system: MolecularSystem, proto: PullProtocol) -> app.Simulation:
+    """The pull's Simulation without the pulling force: same System, integrator and platform."""
+    integrator = mm.LangevinMiddleIntegrator(
+        proto.temperature_k * u.kelvin,
+        proto.friction_per_ps / u.picosecond,
+        proto.timestep_fs * u.femtosecond,
+    )
+    integrator.setRandomNumberSeed(1)
+    platform = mm.Platform.getPlatformByName(proto.platform)
+    return app.Simulation(system.topology, system.md_system(proto.constraints), integrator, platform)
+
+
+def md_speed(system: MolecularSystem, n_steps: int, repeats: int, tmp: Path) -> dict[str, float]:
+    """Best steps/s of a bare loop, the pull machinery, and a full replica (see the module docstring)."""
+    proto = PullProtocol().with_groups(system)
+    best = {"bare": 0.0, "pull": 0.0, "replica": 0.0}
+    for r in range(repeats):
+        for kind in best:
+            if kind == "bare":
+                sim, force = _bare_simulation(system, proto), None
+            else:
+                sim, force = build_simulation(system, proto, seed=1)
+            sim.context.setPositions(system.positions)
+            sim.context.setVelocitiesToTemperature(proto.temperature_k * u.kelvin, 1)
+            sim.step(200)
+            sim.currentStep = 0
+            if force is not None:
+                pull = ConstantVelocityPull(
+                    force, proto.c0_angstrom, proto.c1_angstrom, n_steps, update_interval=10
+                )
+                pull.start(sim.context)
+                data = PullDataReporter(tmp / f"{kind}{r}.csv", proto.frame_interval_steps, pull)
+                sim.reporters = [pull, data]
+                if kind == "replica":
+                    frames = _FrameWriter(
+                        tmp / f"{r}.dcd", system.topology, proto.frame_interval_steps, 0.002, False
+                    )
+                    sim.reporters += [
+                        frames,
+                        _Checkpointer(tmp, proto.checkpoint_interval_steps, pull, frames),
+                    ]
+            best[kind] = max(best[kind], _steps_per_s(sim, n_steps))
+    return best
+
+
+def replica_throughput(system_dir: Path, n_replicas: int, length_ps: float, workers: int, tmp: Path) -> float:
+    """Replicas per minute on a local cluster of ``workers`` processes (start-up excluded)."""
+    out = tmp / f"pull_w{workers}"
+    proto = PullProtocol(length_ps=length_ps, checkpoint_interval_steps=5000)
+    manifest = prepare_pull(system_dir, out, n_replicas, proto, base_seed=5)
+    with dask_client(n_workers=workers) as client:
+        client.wait_for_workers(workers)
+        t0 = time.perf_counter()
+        futures = [
+            client.submit(run_replica, str(system_dir), manifest["protocol"], s, str(out), i, pure=False)
+            for i, s in enumerate(manifest["seeds"])
+        ]
+        client.gather(futures)
+        wall = time.perf_counter() - t0
+    return n_replicas / wall * 60.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--steps", type=int, default=20000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--replicas", type=int, default=4)
+    parser.add_argument("--replica-ps", type=float, default=40.0)
+    args = parser.parse_args()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        system = MolecularSystem.from_sequence()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        speed = md_speed(system, args.steps, args.repeats, tmp)
+        print(f"MD speed, deca-alanine, Reference platform, {args.steps} steps, best of {args.repeats}")
+        print(f"{'run':<10} {'steps/s':>9} {'vs bare':>8}")
+        for kind, v in speed.items():
+            print(f"{kind:<10} {v:9.0f} {v / speed['bare']:8.3f}")
+        print(
+            f"pulling machinery cost: {100 * (1 - speed['pull'] / speed['bare']):.1f}% "
+            f"(full replica with DCD + checkpoints: {100 * (1 - speed['replica'] / speed['bare']):.1f}%)"
+        )
+        system.save(tmp / "deca")
+        rates = {w: replica_throughput(tmp / "deca", args.replicas, args.replica_ps, w, tmp) for w in (1, 2)}
+        print(f"\nDask replica throughput, {args.replicas} replicas of {args.replica_ps:g} ps")
+        for w, rate in rates.items():
+            print(f"{w} worker(s): {rate:6.2f} replicas/min")
+        print(f"speed-up with 2 workers: {rates[2] / rates[1]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

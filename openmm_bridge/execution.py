@@ -1,0 +1,119 @@
+"""Running independent tasks (replicas, string images, swarms) through Dask distributed.
+
+By default a ``LocalCluster`` of single-threaded worker processes on this machine's
+cores; with ``scheduler="tcp://host:8786"`` the same tasks go to an existing Dask
+cluster, with no other change. Each task is a plain function of plain data, so
+its result does not depend on where it ran.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from .errors import PathganInputError
+
+#: Seconds to wait for a scheduler before reporting it unreachable.
+CONNECT_TIMEOUT_S = 10
+
+
+def default_workers() -> int:
+    """Workers of a local cluster: one per core this process may use."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+@contextlib.contextmanager
+def dask_client(
+    scheduler: str | None = None, n_workers: int | None = None, timeout_s: float = CONNECT_TIMEOUT_S
+) -> Iterator[Any]:
+    """A ``distributed.Client``: to ``scheduler`` if given, else to a new local cluster.
+
+    Raises :class:`PathganInputError` when the scheduler cannot be reached in ``timeout_s``.
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=f"{timeout_s}s")
+        except (OSError, TimeoutError, ValueError) as err:
+            raise PathganInputError(
+                f"cannot reach the Dask scheduler at {scheduler!r} within {timeout_s:g} s: {err}"
+            ) from err
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    n = n_workers or default_workers()
+    if n <= 0:
+        raise PathganInputError(f"the number of Dask workers must be positive, got {n}")
+    with warnings.catch_warnings():
+        # The scheduler's HTTP endpoint moves to a free port when 8787 is taken; nothing to report.
+        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+def run_tasks(
+    fn: Callable[..., Any],
+    kwargs_list: Sequence[dict[str, Any]],
+    names: Sequence[str],
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    desc: str = "tasks",
+    progress: bool = True,
+    progress_units: tuple[str, int, Callable[[], int]] | None = None,
+) -> list[Any]:
+    """Run ``fn(**kwargs)`` for every entry on Dask; return the results in the input order.
+
+    A progress bar counts finished tasks, or, with ``progress_units = (unit, total,
+    done_fn)``, finer units (MD steps, say) that ``done_fn`` counts from the tasks'
+    files, polled twice a second. The first task that fails stops the run with its
+    error, named after the task; tasks already finished keep their outputs.
+    """
+    from tqdm.auto import tqdm
+
+    if len(kwargs_list) != len(names):
+        raise ValueError("one name per task")
+    if not kwargs_list:
+        return []
+    unit, total, done_fn = progress_units or ("task", len(kwargs_list), None)
+    with dask_client(scheduler, n_workers) as client:
+        futures = [
+            client.submit(fn, **kw, key=f"{name}-{os.getpid()}", pure=False)
+            for kw, name in zip(kwargs_list, names, strict=True)
+        ]
+        pending = set(futures)
+        with tqdm(total=total, desc=desc, unit=unit, disable=not progress) as bar:
+            while pending:
+                done = [f for f in pending if f.done()]
+                if not done:
+                    time.sleep(0.25)
+                for future in done:
+                    pending.discard(future)
+                    if future.status == "error":
+                        k = futures.index(future)
+                        err = future.exception()
+                        for f in futures:
+                            f.cancel()
+                        if isinstance(err, PathganInputError):
+                            raise PathganInputError(f"{names[k]}: {err}") from err
+                        raise RuntimeError(f"{names[k]} failed: {type(err).__name__}: {err}") from err
+                count = done_fn() if done_fn else len(futures) - len(pending)
+                bar.update(max(min(count, total) - bar.n, 0))
+        return [f.result() for f in futures]

@@ -1,0 +1,178 @@
+"""Free energy from the work of steered-MD replicas (Jarzynski's equality).
+
+For pulls that all follow the same protocol, the work W_r(lambda) of replica r up
+to centre lambda gives the potential of mean force along the restraint centre::
+
+    exponential average   F(lambda) = -kT ln < exp(-W / kT) >
+    2nd-order cumulant    F(lambda) = <W> - var(W) / (2 kT)
+
+(Jarzynski 1997; Park and Schulten, J. Chem. Phys. 120, 5946 (2004), who recommend
+the cumulant form for stiff springs, where the work is Gaussian). Error bars come
+from a bootstrap over replicas. F is along the centre lambda of the moving
+restraint, which approximates the PMF along the pulled distance itself when the
+spring is stiff compared with the PMF's curvature.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import openmm.unit as u
+
+from .errors import PathganInputError
+
+#: Boltzmann constant, kcal/mol/K.
+KB_KCAL_MOL_K = u.MOLAR_GAS_CONSTANT_R.value_in_unit(u.kilocalorie_per_mole / u.kelvin)
+
+
+def kt_kcal_mol(temperature_k: float) -> float:
+    """kT in kcal/mol."""
+    return KB_KCAL_MOL_K * temperature_k
+
+
+def exponential_average(work_kcal_mol: np.ndarray, temperature_k: float) -> np.ndarray:
+    """Jarzynski's estimator over replicas (axis 0): ``-kT ln mean exp(-W/kT)``, kcal/mol.
+
+    ``work_kcal_mol``: (n_replicas, n_points). Computed with log-sum-exp (no overflow).
+    """
+    w = np.asarray(work_kcal_mol, dtype=np.float64)
+    kt = kt_kcal_mol(temperature_k)
+    x = -w / kt
+    m = x.max(axis=0)
+    return -kt * (m + np.log(np.mean(np.exp(x - m), axis=0)))
+
+
+def cumulant_estimate(work_kcal_mol: np.ndarray, temperature_k: float) -> np.ndarray:
+    """Second-order cumulant estimator ``<W> - var(W) / (2 kT)`` over replicas (axis 0), kcal/mol."""
+    w = np.asarray(work_kcal_mol, dtype=np.float64)
+    ddof = 1 if w.shape[0] > 1 else 0
+    return w.mean(axis=0) - w.var(axis=0, ddof=ddof) / (2.0 * kt_kcal_mol(temperature_k))
+
+
+@dataclass
+class PMF:
+    """A potential of mean force from pulls (all arrays of shape (n_points,); kcal/mol, Angstrom)."""
+
+    centre_angstrom: np.ndarray
+    mean_work: np.ndarray
+    exponential: np.ndarray
+    exponential_err: np.ndarray
+    cumulant: np.ndarray
+    cumulant_err: np.ndarray
+    n_replicas: int
+    temperature_k: float
+    n_bootstrap: int
+
+    COLUMNS = (
+        "centre_angstrom",
+        "mean_work_kcal_mol",
+        "pmf_exponential_kcal_mol",
+        "pmf_exponential_err_kcal_mol",
+        "pmf_cumulant_kcal_mol",
+        "pmf_cumulant_err_kcal_mol",
+    )
+
+    def rows(self) -> list[tuple[float, ...]]:
+        """One tuple per point, in :attr:`COLUMNS` order."""
+        return list(
+            zip(
+                self.centre_angstrom,
+                self.mean_work,
+                self.exponential,
+                self.exponential_err,
+                self.cumulant,
+                self.cumulant_err,
+                strict=True,
+            )
+        )
+
+    def write_csv(self, path: str | os.PathLike) -> None:
+        """Write the PMF table (atomically)."""
+        from .fileio import atomic_file
+
+        with atomic_file(path) as tmp, open(tmp, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(self.COLUMNS)
+            for row in self.rows():
+                writer.writerow([f"{v:.4f}" for v in row])
+
+
+def jarzynski_pmf(
+    centre_angstrom: np.ndarray,
+    work_kcal_mol: np.ndarray,
+    temperature_k: float,
+    n_bootstrap: int = 200,
+    seed: int = 0,
+) -> PMF:
+    """PMF along the restraint centre from the work of replicas.
+
+    Parameters
+    ----------
+    centre_angstrom
+        (n_points,) restraint centre at each recorded point (the same for every replica).
+    work_kcal_mol
+        (n_replicas, n_points) accumulated work.
+    temperature_k
+        Temperature of the pulls.
+    n_bootstrap
+        Bootstrap resamples of the replicas for the error bars (standard deviations).
+    """
+    w = np.asarray(work_kcal_mol, dtype=np.float64)
+    c = np.asarray(centre_angstrom, dtype=np.float64)
+    if w.ndim != 2 or w.shape[1] != c.shape[0]:
+        raise PathganInputError(f"work has shape {w.shape}; expected (n_replicas, {c.shape[0]})")
+    if w.shape[0] < 2:
+        raise PathganInputError(f"a PMF needs at least 2 replicas, got {w.shape[0]}")
+    if not np.isfinite(w).all():
+        raise PathganInputError("the work contains NaN or infinite values")
+    rng = np.random.default_rng(seed)
+    exp_boot, cum_boot = [], []
+    for _ in range(n_bootstrap):
+        sample = w[rng.integers(0, w.shape[0], w.shape[0])]
+        exp_boot.append(exponential_average(sample, temperature_k))
+        cum_boot.append(cumulant_estimate(sample, temperature_k))
+    zeros = np.zeros_like(c)
+    return PMF(
+        centre_angstrom=c,
+        mean_work=w.mean(axis=0),
+        exponential=exponential_average(w, temperature_k),
+        exponential_err=np.std(exp_boot, axis=0) if n_bootstrap else zeros,
+        cumulant=cumulant_estimate(w, temperature_k),
+        cumulant_err=np.std(cum_boot, axis=0) if n_bootstrap else zeros,
+        n_replicas=int(w.shape[0]),
+        temperature_k=float(temperature_k),
+        n_bootstrap=int(n_bootstrap),
+    )
+
+
+def read_pull_csv(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Columns of a ``pull.csv`` (see :data:`~openmm_bridge.pulling.PULL_COLUMNS`) as arrays."""
+    path = Path(path)
+    try:
+        data = np.genfromtxt(path, delimiter=",", names=True, dtype=np.float64)
+    except (OSError, ValueError) as err:
+        raise PathganInputError(f"{path}: cannot read the pull table ({err})") from err
+    if data.size == 0 or data.dtype.names is None:
+        raise PathganInputError(f"{path}: empty pull table")
+    return {name: np.atleast_1d(data[name]) for name in data.dtype.names}
+
+
+def load_work(smd_dir: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+    """Centres (n_points,), work (n_replicas, n_points) and replica folders of a pull folder."""
+    from .steered_md import PULL_CSV, finished_replicas
+
+    reps = finished_replicas(smd_dir)
+    if not reps:
+        raise PathganInputError(f"{smd_dir}: no finished replicas (replica_*/summary.json)")
+    tables = [read_pull_csv(r / PULL_CSV) for r in reps]
+    centre = tables[0]["centre_angstrom"]
+    for r, t in zip(reps, tables, strict=True):
+        if t["centre_angstrom"].shape != centre.shape or not np.allclose(
+            t["centre_angstrom"], centre, atol=1e-5
+        ):
+            raise PathganInputError(f"{r / PULL_CSV}: its centres differ from {reps[0] / PULL_CSV}'s")
+    return centre, np.stack([t["work_kcal_mol"] for t in tables]), reps

@@ -1,0 +1,55 @@
+"""Plots of pulls: work curves and the PMF (PNG, written atomically)."""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .fileio import atomic_file  # noqa: E402
+from .jarzynski import PMF  # noqa: E402
+
+
+def save_figure(fig: plt.Figure, path: str | os.PathLike, dpi: int = 120) -> None:
+    """Save ``fig`` as PNG at ``path`` atomically and close it."""
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_work(
+    centre_angstrom: np.ndarray, work_kcal_mol: np.ndarray, pmf: PMF, path: str | os.PathLike
+) -> None:
+    """Work of every replica against the restraint centre, with the mean and the PMF."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for w in work_kcal_mol:
+        ax.plot(centre_angstrom, w, color="0.7", lw=0.8)
+    ax.plot(centre_angstrom, pmf.mean_work, color="k", lw=1.5, label="mean work")
+    ax.plot(centre_angstrom, pmf.exponential, color="C0", lw=1.5, label="PMF, exponential average")
+    ax.plot(centre_angstrom, pmf.cumulant, color="C1", lw=1.5, ls="--", label="PMF, 2nd-order cumulant")
+    ax.set_xlabel("restraint centre (A)")
+    ax.set_ylabel("work (kcal/mol)")
+    ax.set_title(f"{work_kcal_mol.shape[0]} pulls at {pmf.temperature_k:g} K")
+    ax.legend(frameon=False)
+    save_figure(fig, path)
+
+
+def plot_pmf(pmf: PMF, path: str | os.PathLike) -> None:
+    """The PMF from both estimators, with bootstrap error bands."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    c = pmf.centre_angstrom
+    for values, err, label, colour in (
+        (pmf.exponential, pmf.exponential_err, "exponential average", "C0"),
+        (pmf.cumulant, pmf.cumulant_err, "2nd-order cumulant", "C1"),
+    ):
+        ax.plot(c, values, color=colour, label=label)
+        ax.fill_between(c, values - err, values + err, color=colour, alpha=0.25, lw=0)
+    ax.set_xlabel("restraint centre (A)")
+    ax.set_ylabel("PMF (kcal/mol)")
+    ax.set_title(f"Jarzynski PMF, {pmf.n_replicas} replicas, bootstrap x{pmf.n_bootstrap}")
+    ax.legend(frameon=False)
+    save_figure(fig, path)

@@ -1,0 +1,185 @@
+"""``pathgan smd`` (steered-MD replicas through Dask) and ``pathgan pmf`` (Jarzynski PMF)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from openmm_bridge.errors import PathganInputError
+
+
+def add_smd(sub: argparse._SubParsersAction) -> None:
+    """Register ``pathgan smd``."""
+    from openmm_bridge.steered_md import PullProtocol
+
+    d = PullProtocol()
+    p = sub.add_parser(
+        "smd",
+        help="steered-MD replicas of a constant-velocity pull (OpenMM, through Dask)",
+        description=(
+            "Pull the distance between two atom groups (default: CA of the first and last residue) with a "
+            "harmonic restraint whose centre moves linearly from c0 to c1. Defaults: the paper's protocol. "
+            "Replicas run on a local Dask cluster, or on --scheduler. Re-running resumes a killed run."
+        ),
+    )
+    p.add_argument("--system", required=True, help="system folder ('pathgan build')")
+    p.add_argument("--out", required=True, help="pull folder")
+    p.add_argument("--replicas", type=int, default=4, help="number of replicas (default 4)")
+    p.add_argument(
+        "--length-ps", type=float, default=d.length_ps, help=f"pull length, ps (default {d.length_ps:g})"
+    )
+    p.add_argument(
+        "--seed", type=int, default=2024, help="base seed; replica seeds derive from it (default 2024)"
+    )
+    p.add_argument("--scheduler", help="address of a running Dask scheduler (default: a local cluster)")
+    p.add_argument("--workers", type=int, help="local cluster workers (default: one per core)")
+    p.add_argument(
+        "--c0", type=float, default=d.c0_angstrom, help=f"start centre, A (default {d.c0_angstrom:g})"
+    )
+    p.add_argument(
+        "--c1", type=float, default=d.c1_angstrom, help=f"end centre, A (default {d.c1_angstrom:g})"
+    )
+    p.add_argument(
+        "--k", type=float, default=d.k_kcal_mol_a2, help="force constant, kcal/mol/A^2 (default 1)"
+    )
+    p.add_argument("--temperature", type=float, default=d.temperature_k, help="K (default 300)")
+    p.add_argument(
+        "--friction", type=float, default=d.friction_per_ps, help="Langevin friction, 1/ps (default 1)"
+    )
+    p.add_argument("--timestep-fs", type=float, default=d.timestep_fs, help="fs (default 2)")
+    p.add_argument(
+        "--frame-interval", type=int, default=d.frame_interval_steps, help="steps between frames (50)"
+    )
+    p.add_argument(
+        "--update-interval", type=int, default=d.update_interval_steps, help="steps between centre moves"
+    )
+    p.add_argument("--checkpoint-interval", type=int, default=d.checkpoint_interval_steps, help="steps")
+    p.add_argument(
+        "--minimize-steps", type=int, default=d.minimize_steps, help="minimisation iterations (500)"
+    )
+    p.add_argument("--no-constraints", action="store_true", help="no constraints (default: bonds to H rigid)")
+    p.add_argument("--platform", default=d.platform, help="OpenMM platform (default Reference: fastest here)")
+    p.add_argument("--group-a", type=int, nargs="+", help="atom indices (0-based) of the first group")
+    p.add_argument("--group-b", type=int, nargs="+", help="atom indices (0-based) of the second group")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def protocol_from_args(args: argparse.Namespace):
+    """The :class:`~openmm_bridge.steered_md.PullProtocol` of ``pathgan smd``'s options."""
+    from openmm_bridge.steered_md import PullProtocol
+
+    return PullProtocol(
+        c0_angstrom=args.c0,
+        c1_angstrom=args.c1,
+        k_kcal_mol_a2=args.k,
+        length_ps=args.length_ps,
+        temperature_k=args.temperature,
+        friction_per_ps=args.friction,
+        timestep_fs=args.timestep_fs,
+        constraints=None if args.no_constraints else "HBonds",
+        minimize_steps=args.minimize_steps,
+        frame_interval_steps=args.frame_interval,
+        update_interval_steps=args.update_interval,
+        checkpoint_interval_steps=args.checkpoint_interval,
+        platform=args.platform,
+        group_a=args.group_a,
+        group_b=args.group_b,
+    )
+
+
+def cmd_smd(args: argparse.Namespace) -> int:
+    """Run ``pathgan smd``."""
+    from openmm_bridge.steered_md import run_pull
+
+    from .cli import _table
+
+    protocol = protocol_from_args(args)
+    protocol.validate()
+    results = run_pull(
+        args.system,
+        args.out,
+        args.replicas,
+        protocol,
+        base_seed=args.seed,
+        scheduler=args.scheduler,
+        n_workers=args.workers,
+        progress=not args.quiet,
+    )
+    rows = [
+        [
+            r["index"],
+            r["seed"],
+            r["n_frames"],
+            r["final_distance_angstrom"],
+            r["final_work_kcal_mol"],
+            r["wall_s"],
+        ]
+        for r in results
+    ]
+    print(_table(["replica", "seed", "frames", "final d (A)", "work (kcal/mol)", "wall (s)"], rows))
+    print(f"wrote {args.out}/replica_*/ (trajectory.dcd, pull.csv); next: pathgan pmf --smd {args.out}")
+    return 0
+
+
+def add_pmf(sub: argparse._SubParsersAction) -> None:
+    """Register ``pathgan pmf``."""
+    p = sub.add_parser(
+        "pmf",
+        help="potential of mean force from the pulls' work (Jarzynski)",
+        description=(
+            "PMF along the restraint centre from the work of the finished replicas of a pull folder: "
+            "exponential average and second-order cumulant, with bootstrap error bars. Writes pmf.csv, "
+            "pmf.json, work.png and pmf.png."
+        ),
+    )
+    p.add_argument("--smd", required=True, help="pull folder ('pathgan smd')")
+    p.add_argument("--out", help="output folder (default: the pull folder)")
+    p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples (default 200)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    p.add_argument("--points", type=int, default=12, help="rows of the printed table (default 12)")
+
+
+def cmd_pmf(args: argparse.Namespace) -> int:
+    """Run ``pathgan pmf``."""
+    import numpy as np
+
+    from openmm_bridge.fileio import atomic_file
+    from openmm_bridge.jarzynski import jarzynski_pmf, load_work
+    from openmm_bridge.plots import plot_pmf, plot_work
+    from openmm_bridge.provenance import versions
+    from openmm_bridge.steered_md import MANIFEST
+
+    from .cli import _table
+
+    smd = Path(args.smd)
+    if not (smd / MANIFEST).exists():
+        raise PathganInputError(f"{smd}: not a pull folder (no {MANIFEST})")
+    manifest = json.loads((smd / MANIFEST).read_text())
+    temperature = manifest["protocol"]["temperature_k"]
+    centre, work, reps = load_work(smd)
+    pmf = jarzynski_pmf(centre, work, temperature, n_bootstrap=args.bootstrap, seed=args.seed)
+    out = Path(args.out) if args.out else smd
+    out.mkdir(parents=True, exist_ok=True)
+    pmf.write_csv(out / "pmf.csv")
+    plot_work(centre, work, pmf, out / "work.png")
+    plot_pmf(pmf, out / "pmf.png")
+    meta = {
+        "replicas": [r.name for r in reps],
+        "temperature_k": temperature,
+        "n_bootstrap": args.bootstrap,
+        "bootstrap_seed": args.seed,
+        "final_pmf_exponential_kcal_mol": float(pmf.exponential[-1]),
+        "final_pmf_cumulant_kcal_mol": float(pmf.cumulant[-1]),
+        "final_mean_work_kcal_mol": float(pmf.mean_work[-1]),
+        "protocol": manifest["protocol"],
+        "versions": versions(),
+    }
+    with atomic_file(out / "pmf.json") as tmp:
+        tmp.write_text(json.dumps(meta, indent=2) + "\n")
+    pick = np.unique(np.linspace(0, len(centre) - 1, min(args.points, len(centre))).round().astype(int))
+    rows = [[f"{v:.2f}" if k == 0 else v for k, v in enumerate(pmf.rows()[i])] for i in pick]
+    print(f"PMF from {pmf.n_replicas} replicas at {temperature:g} K (kcal/mol; +- bootstrap s.d.)")
+    print(_table(["centre (A)", "<W>", "exp avg", "+-", "cumulant", "+-"], rows))
+    print(f"wrote {out}/pmf.csv, pmf.json, work.png, pmf.png")
+    return 0

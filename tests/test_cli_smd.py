@@ -1,0 +1,41 @@
+"""``pathgan smd`` and ``pathgan pmf`` from the command line."""
+
+from __future__ import annotations
+
+import json
+
+from openmm_bridge.jarzynski import read_pull_csv
+from pathgan.cli import main
+
+
+def test_smd_then_pmf(deca_dir, tmp_path, capsys):
+    out = tmp_path / "pull"
+    argv = ["smd", "--system", str(deca_dir), "--out", str(out), "--replicas", "2", "--length-ps", "2"]
+    argv += ["--workers", "2", "--minimize-steps", "20", "--checkpoint-interval", "500", "--quiet"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "replica" in printed and "work (kcal/mol)" in printed
+    assert sorted(p.name for p in out.glob("replica_*")) == ["replica_000", "replica_001"]
+    assert main(["pmf", "--smd", str(out), "--bootstrap", "20"]) == 0
+    printed = capsys.readouterr().out
+    assert "PMF from 2 replicas at 300 K" in printed
+    for name in ("pmf.csv", "pmf.json", "work.png", "pmf.png"):
+        assert (out / name).stat().st_size > 0
+    meta = json.loads((out / "pmf.json").read_text())
+    table = read_pull_csv(out / "pmf.csv")
+    assert abs(table["pmf_cumulant_kcal_mol"][-1] - meta["final_pmf_cumulant_kcal_mol"]) < 1e-3
+    assert meta["versions"]["openmm"].startswith("8.")
+
+
+def test_bad_input_exits_2_with_message(deca_dir, tmp_path, capsys):
+    argv = ["smd", "--system", str(deca_dir), "--out", str(tmp_path / "x"), "--platform", "Nope"]
+    assert main(argv) == 2
+    assert "unknown OpenMM platform 'Nope'" in capsys.readouterr().err
+    argv = ["smd", "--system", str(deca_dir), "--out", str(tmp_path / "x"), "--c0", "20", "--c1", "20"]
+    assert main(argv) == 2
+    assert "nothing would be pulled" in capsys.readouterr().err
+    assert main(["pmf", "--smd", str(tmp_path)]) == 2
+    assert "not a pull folder" in capsys.readouterr().err
+    argv = ["smd", "--system", str(deca_dir), "--out", str(tmp_path / "x"), "--group-a", "999"]
+    assert main(argv) == 2
+    assert "out of range" in capsys.readouterr().err

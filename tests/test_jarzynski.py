@@ -1,0 +1,78 @@
+"""Jarzynski estimators against closed forms, the bootstrap, and reading pull tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from openmm_bridge.errors import PathganInputError
+from openmm_bridge.jarzynski import (
+    cumulant_estimate,
+    exponential_average,
+    jarzynski_pmf,
+    kt_kcal_mol,
+    load_work,
+    read_pull_csv,
+)
+
+
+def test_kt():
+    assert kt_kcal_mol(300.0) == pytest.approx(0.596, abs=1e-3)
+
+
+def test_gaussian_work_gives_mean_minus_variance_over_2kt():
+    """For Gaussian work both estimators converge to <W> - sigma^2 / 2kT (exact for a Gaussian)."""
+    rng = np.random.default_rng(0)
+    kt = kt_kcal_mol(300.0)
+    mu, sigma = 5.0, 1.0
+    w = rng.normal(mu, sigma, size=(200_000, 1))
+    exact = mu - sigma**2 / (2 * kt)
+    assert cumulant_estimate(w, 300.0)[0] == pytest.approx(exact, abs=0.02)
+    assert exponential_average(w, 300.0)[0] == pytest.approx(exact, abs=0.05)
+
+
+def test_identical_work_is_the_free_energy_and_no_overflow():
+    w = np.full((10, 3), [0.0, 500.0, -500.0])  # exp(-W/kT) alone would overflow / underflow
+    np.testing.assert_allclose(exponential_average(w, 300.0), [0.0, 500.0, -500.0])
+    np.testing.assert_allclose(cumulant_estimate(w, 300.0), [0.0, 500.0, -500.0])
+
+
+def test_exponential_average_below_mean_work():
+    rng = np.random.default_rng(1)
+    w = rng.normal(3.0, 2.0, size=(50, 20))
+    assert np.all(exponential_average(w, 300.0) <= w.mean(axis=0) + 1e-12)  # Jensen: dF <= <W>
+
+
+def test_pmf_bootstrap_and_errors():
+    rng = np.random.default_rng(2)
+    c = np.linspace(12, 34, 5)
+    w = np.cumsum(rng.normal(1.0, 0.5, size=(16, 5)), axis=1)
+    pmf = jarzynski_pmf(c, w, 300.0, n_bootstrap=100, seed=3)
+    assert pmf.n_replicas == 16 and pmf.exponential.shape == (5,)
+    assert np.all(pmf.cumulant_err > 0) and np.all(pmf.exponential_err > 0)
+    again = jarzynski_pmf(c, w, 300.0, n_bootstrap=100, seed=3)
+    np.testing.assert_array_equal(again.cumulant_err, pmf.cumulant_err)  # seeded
+    with pytest.raises(PathganInputError, match="at least 2 replicas"):
+        jarzynski_pmf(c, w[:1], 300.0)
+    with pytest.raises(PathganInputError, match="expected"):
+        jarzynski_pmf(c[:3], w, 300.0)
+    w[0, 2] = np.nan
+    with pytest.raises(PathganInputError, match="NaN"):
+        jarzynski_pmf(c, w, 300.0)
+
+
+def test_pmf_csv_round_trip(tmp_path):
+    c = np.linspace(12, 34, 4)
+    pmf = jarzynski_pmf(c, np.array([[0, 1, 2, 3], [0, 2, 3, 5.0]]), 300.0, n_bootstrap=10)
+    pmf.write_csv(tmp_path / "pmf.csv")
+    table = read_pull_csv(tmp_path / "pmf.csv")
+    np.testing.assert_allclose(table["pmf_cumulant_kcal_mol"], pmf.cumulant, atol=1e-4)
+
+
+def test_bad_tables(tmp_path):
+    with pytest.raises(PathganInputError, match="no finished replicas"):
+        load_work(tmp_path)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("step,work_kcal_mol\n")
+    with pytest.raises(PathganInputError, match="empty.csv"):
+        read_pull_csv(empty)

@@ -1,0 +1,125 @@
+"""The pulling Force and reporters, in a user's own OpenMM Simulation (a free dimer and deca-alanine)."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import openmm as mm
+import openmm.app as app
+import openmm.unit as u
+import pytest
+
+from openmm_bridge.errors import PathganInputError
+from openmm_bridge.pulling import (
+    PULL_COLUMNS,
+    ConstantVelocityPull,
+    PullDataReporter,
+    centroid_distance_force,
+    check_groups,
+)
+from openmm_bridge.units import KJ_PER_KCAL
+
+
+def _dimer(force: mm.Force, seed: int = 1) -> app.Simulation:
+    """Two non-interacting argon atoms 4 A apart, with ``force``, Langevin at 300 K."""
+    system = mm.System()
+    for _ in range(2):
+        system.addParticle(39.9)
+    system.addForce(force)
+    top = app.Topology()
+    res = top.addResidue("AR", top.addChain())
+    for _ in range(2):
+        top.addAtom("AR", app.element.argon, res)
+    integrator = mm.LangevinMiddleIntegrator(300 * u.kelvin, 5 / u.picosecond, 2 * u.femtosecond)
+    integrator.setRandomNumberSeed(seed)
+    sim = app.Simulation(top, system, integrator, mm.Platform.getPlatformByName("Reference"))
+    sim.context.setPositions(np.array([[0.0, 0.0, 0.0], [0.4, 0.0, 0.0]]))
+    sim.context.setVelocitiesToTemperature(300 * u.kelvin, seed)
+    return sim
+
+
+def test_force_energy_and_centre_derivative():
+    force = centroid_distance_force([0], [1], k_kcal_mol_a2=2.0, centre_angstrom=3.0)
+    sim = _dimer(force)
+    state = sim.context.getState(getEnergy=True, getParameterDerivatives=True)
+    energy = state.getPotentialEnergy().value_in_unit(u.kilocalorie_per_mole)
+    assert energy == pytest.approx(0.5 * 2.0 * (4.0 - 3.0) ** 2, rel=1e-6)
+    # dU/dc = -k (d - c), in kJ/mol/nm as OpenMM reports it
+    dudc = state.getEnergyParameterDerivatives()["pull_centre"]
+    assert dudc == pytest.approx(-2.0 * (4.0 - 3.0) * KJ_PER_KCAL * 10.0, rel=1e-6)
+
+
+def test_geometric_centres_of_groups():
+    force = centroid_distance_force([0, 1], [2], k_kcal_mol_a2=1.0, centre_angstrom=0.0)
+    system = mm.System()
+    for mass in (1.0, 100.0, 12.0):  # unequal masses: a mass-weighted centre would differ
+        system.addParticle(mass)
+    system.addForce(force)
+    ctx = mm.Context(system, mm.VerletIntegrator(0.001), mm.Platform.getPlatformByName("Reference"))
+    ctx.setPositions(np.array([[0.0, 0, 0], [0.2, 0, 0], [1.1, 0, 0]]))
+    energy = ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilocalorie_per_mole)
+    assert energy == pytest.approx(0.5 * 10.0**2, rel=1e-6)  # geometric centre at 1 A; d = 10 A
+
+
+def test_pull_moves_centre_and_work_is_exact(tmp_path):
+    force = centroid_distance_force([0], [1], k_kcal_mol_a2=10.0, centre_angstrom=4.0)
+    sim = _dimer(force)
+    pull = ConstantVelocityPull(force, 4.0, 6.0, n_steps=2000, update_interval=10)
+    pull.start(sim.context)
+    data = PullDataReporter(tmp_path / "pull.csv", 10, pull)
+    sim.reporters += [pull, data]
+    sim.step(2500)  # 500 steps past the end: the centre stays at c1
+    data.close()
+    rows = list(csv.DictReader((tmp_path / "pull.csv").read_text().splitlines()))
+    assert tuple(rows[0]) == PULL_COLUMNS and len(rows) == 250
+    c = np.array([float(r["centre_angstrom"]) for r in rows])
+    d = np.array([float(r["distance_angstrom"]) for r in rows])
+    w = np.array([float(r["work_kcal_mol"]) for r in rows])
+    np.testing.assert_allclose(c[:200], 4.0 + 2.0 * np.arange(1, 201) / 200, atol=1e-9)
+    assert np.all(c[200:] == 6.0)
+    # Rows are written at every move, so the work can be rebuilt exactly from them.
+    c_prev = np.concatenate([[4.0], c[:-1]])
+    rebuilt = np.cumsum(0.5 * 10.0 * ((d - c) ** 2 - (d - c_prev) ** 2))
+    np.testing.assert_allclose(w, rebuilt, atol=1e-5)
+    assert sim.context.getParameter("pull_centre") == pytest.approx(0.6)
+    assert pull.work_kcal_mol == pytest.approx(w[-1], abs=1e-6)
+
+
+def test_free_dimer_pmf_is_entropic():
+    """Jarzynski on a free dimer pulled 4 -> 8 A recovers the exact PMF -2 kT ln(d/d0)."""
+    from openmm_bridge.jarzynski import jarzynski_pmf, kt_kcal_mol
+
+    works = []
+    for seed in range(1, 17):
+        force = centroid_distance_force([0], [1], k_kcal_mol_a2=10.0, centre_angstrom=4.0)
+        sim = _dimer(force, seed)
+        sim.step(5000)  # equilibrate at the start centre
+        sim.currentStep = 0
+        pull = ConstantVelocityPull(force, 4.0, 8.0, n_steps=20000)
+        pull.start(sim.context)
+        sim.reporters.append(pull)
+        sim.step(20000)
+        works.append([0.0, pull.work_kcal_mol])
+    pmf = jarzynski_pmf(np.array([4.0, 8.0]), np.array(works), 300.0, n_bootstrap=200, seed=1)
+    exact = -2 * kt_kcal_mol(300.0) * np.log(2.0)  # -0.83 kcal/mol
+    assert abs(pmf.cumulant[1] - exact) < max(3 * pmf.cumulant_err[1], 0.15)
+    assert abs(pmf.exponential[1] - exact) < max(3 * pmf.exponential_err[1], 0.15)
+    assert np.mean(np.array(works)[:, 1]) > pmf.exponential[1]  # second law: <W> >= dF
+
+
+def test_bad_pulls_raise_clear_errors(tmp_path):
+    force = centroid_distance_force([0], [1], 1.0, 12.0)
+    with pytest.raises(PathganInputError, match="c0 and c1 are both 12"):
+        ConstantVelocityPull(force, 12.0, 12.0, 100)
+    with pytest.raises(PathganInputError, match="must be positive"):
+        ConstantVelocityPull(force, 12.0, 34.0, 0)
+    with pytest.raises(PathganInputError, match=r"out of range \(the system has 112 atoms\)"):
+        check_groups([0], [200], 112)
+    with pytest.raises(PathganInputError, match="share atoms"):
+        check_groups([0, 1], [1], 112)
+    with pytest.raises(PathganInputError, match="empty"):
+        check_groups([], [1], 112)
+    pull = ConstantVelocityPull(force, 12.0, 34.0, 100, update_interval=10)
+    with pytest.raises(PathganInputError, match="not a multiple"):
+        PullDataReporter(tmp_path / "x.csv", 15, pull)
