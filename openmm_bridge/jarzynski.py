@@ -161,8 +161,18 @@ def read_pull_csv(path: str | os.PathLike) -> dict[str, np.ndarray]:
     return {name: np.atleast_1d(data[name]) for name in data.dtype.names}
 
 
-def load_work(smd_dir: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[Path]]:
-    """Centres (n_points,), work (n_replicas, n_points) and replica folders of a pull folder."""
+@dataclass
+class PullData:
+    """Work and distances of the finished replicas of a pull folder (Angstrom, kcal/mol)."""
+
+    centre_angstrom: np.ndarray  # (n_points,)
+    distance_angstrom: np.ndarray  # (n_replicas, n_points)
+    work_kcal_mol: np.ndarray  # (n_replicas, n_points)
+    replicas: list[Path]
+
+
+def load_work(smd_dir: str | os.PathLike) -> PullData:
+    """Centres, distances and work of the finished replicas of a pull folder."""
     from .steered_md import PULL_CSV, finished_replicas
 
     reps = finished_replicas(smd_dir)
@@ -175,4 +185,50 @@ def load_work(smd_dir: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[
             t["centre_angstrom"], centre, atol=1e-5
         ):
             raise PathganInputError(f"{r / PULL_CSV}: its centres differ from {reps[0] / PULL_CSV}'s")
-    return centre, np.stack([t["work_kcal_mol"] for t in tables]), reps
+    return PullData(
+        centre,
+        np.stack([t["distance_angstrom"] for t in tables]),
+        np.stack([t["work_kcal_mol"] for t in tables]),
+        reps,
+    )
+
+
+def hummer_szabo_pmf(
+    distance_angstrom: np.ndarray,
+    centre_angstrom: np.ndarray,
+    work_kcal_mol: np.ndarray,
+    k_kcal_mol_a2: float,
+    temperature_k: float,
+    bin_edges_angstrom: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """PMF along the pulled distance itself, reweighting every time slice (Hummer and Szabo 2001).
+
+    ``G(z) = -kT ln [ sum_t <delta(z - z_t) e^{-W_t/kT}> / <e^{-W_t/kT}>  /  sum_t e^{-(u(z, t) - G_lambda(t))/kT} ]``
+    with ``u(z, t) = k/2 (z - lambda_t)^2`` and ``G_lambda`` the exponential average
+    (PNAS 98, 3658 (2001), eq. 9). Inputs are (n_replicas, n_points) except the centres
+    (n_points,). Returns the bin centres (A) and G (kcal/mol, zero at its minimum; NaN in
+    empty bins).
+    """
+    d = np.asarray(distance_angstrom, dtype=np.float64)
+    w = np.asarray(work_kcal_mol, dtype=np.float64)
+    lam = np.asarray(centre_angstrom, dtype=np.float64)
+    edges = np.asarray(bin_edges_angstrom, dtype=np.float64)
+    kt = kt_kcal_mol(temperature_k)
+    # per time slice, replica weights e^{-W/kT} normalised over replicas (a softmax)
+    x = -w / kt
+    weights = np.exp(x - x.max(axis=0))
+    weights /= weights.sum(axis=0)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    width = np.diff(edges)
+    which = np.digitize(d, edges) - 1  # bin of every (replica, slice)
+    numerator = np.zeros(len(centres))
+    for b in range(len(centres)):
+        numerator[b] = (weights * (which == b)).sum() / width[b]
+    g_lambda = exponential_average(w, temperature_k)
+    expo = -(0.5 * k_kcal_mol_a2 * (centres[:, None] - lam[None, :]) ** 2 - g_lambda[None, :]) / kt
+    m = expo.max(axis=1, keepdims=True)
+    log_den = m[:, 0] + np.log(np.exp(expo - m).sum(axis=1))
+    with np.errstate(divide="ignore"):
+        g = -kt * (np.log(numerator) - log_den)
+    g[~np.isfinite(g)] = np.nan
+    return centres, g - np.nanmin(g)

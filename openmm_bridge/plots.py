@@ -38,9 +38,13 @@ def plot_work(
     save_figure(fig, path)
 
 
-def plot_pmf(pmf: PMF, path: str | os.PathLike) -> None:
-    """The PMF from both estimators, with bootstrap error bands."""
+def plot_pmf(
+    pmf: PMF, path: str | os.PathLike, along_distance: tuple[np.ndarray, np.ndarray] | None = None
+) -> None:
+    """The PMF from both estimators, with bootstrap error bands (and along the distance, if given)."""
     fig, ax = plt.subplots(figsize=(6, 4))
+    if along_distance is not None:
+        ax.plot(*along_distance, color="C2", marker=".", label="along the distance (Hummer-Szabo)")
     c = pmf.centre_angstrom
     for values, err, label, colour in (
         (pmf.exponential, pmf.exponential_err, "exponential average", "C0"),
@@ -48,7 +52,7 @@ def plot_pmf(pmf: PMF, path: str | os.PathLike) -> None:
     ):
         ax.plot(c, values, color=colour, label=label)
         ax.fill_between(c, values - err, values + err, color=colour, alpha=0.25, lw=0)
-    ax.set_xlabel("restraint centre (A)")
+    ax.set_xlabel("restraint centre or distance (A)")
     ax.set_ylabel("PMF (kcal/mol)")
     ax.set_title(f"Jarzynski PMF, {pmf.n_replicas} replicas, bootstrap x{pmf.n_bootstrap}")
     ax.legend(frameon=False)

@@ -129,8 +129,9 @@ def add_pmf(sub: argparse._SubParsersAction) -> None:
         help="potential of mean force from the pulls' work (Jarzynski)",
         description=(
             "PMF along the restraint centre from the work of the finished replicas of a pull folder: "
-            "exponential average and second-order cumulant, with bootstrap error bars. Writes pmf.csv, "
-            "pmf.json, work.png and pmf.png."
+            "exponential average and second-order cumulant, with bootstrap error bars; and along the pulled "
+            "distance itself by Hummer-Szabo reweighting. Writes pmf.csv, pmf_distance.csv, pmf.json, work.png "
+            "and pmf.png."
         ),
     )
     p.add_argument("--smd", required=True, help="pull folder ('pathgan smd')")
@@ -145,7 +146,7 @@ def cmd_pmf(args: argparse.Namespace) -> int:
     import numpy as np
 
     from openmm_bridge.fileio import atomic_file
-    from openmm_bridge.jarzynski import jarzynski_pmf, load_work
+    from openmm_bridge.jarzynski import hummer_szabo_pmf, jarzynski_pmf, load_work
     from openmm_bridge.plots import plot_pmf, plot_work
     from openmm_bridge.provenance import versions
     from openmm_bridge.steered_md import MANIFEST
@@ -157,13 +158,27 @@ def cmd_pmf(args: argparse.Namespace) -> int:
         raise PathganInputError(f"{smd}: not a pull folder (no {MANIFEST})")
     manifest = json.loads((smd / MANIFEST).read_text())
     temperature = manifest["protocol"]["temperature_k"]
-    centre, work, reps = load_work(smd)
+    data = load_work(smd)
+    centre, work, reps = data.centre_angstrom, data.work_kcal_mol, data.replicas
     pmf = jarzynski_pmf(centre, work, temperature, n_bootstrap=args.bootstrap, seed=args.seed)
+    proto = manifest["protocol"]
+    lo, hi = np.floor(data.distance_angstrom.min()), np.ceil(data.distance_angstrom.max())
+    z, g_z = hummer_szabo_pmf(
+        data.distance_angstrom,
+        centre,
+        work,
+        proto["k_kcal_mol_a2"],
+        temperature,
+        np.arange(lo, hi + 0.5, 0.5),
+    )
     out = Path(args.out) if args.out else smd
     out.mkdir(parents=True, exist_ok=True)
     pmf.write_csv(out / "pmf.csv")
     plot_work(centre, work, pmf, out / "work.png")
-    plot_pmf(pmf, out / "pmf.png")
+    plot_pmf(pmf, out / "pmf.png", (z, g_z))
+    with atomic_file(out / "pmf_distance.csv") as tmp:
+        lines = ["distance_angstrom,pmf_kcal_mol"] + [f"{a:.3f},{b:.4f}" for a, b in zip(z, g_z, strict=True)]
+        tmp.write_text("\n".join(lines) + "\n")
     meta = {
         "replicas": [r.name for r in reps],
         "temperature_k": temperature,
@@ -172,6 +187,11 @@ def cmd_pmf(args: argparse.Namespace) -> int:
         "final_pmf_exponential_kcal_mol": float(pmf.exponential[-1]),
         "final_pmf_cumulant_kcal_mol": float(pmf.cumulant[-1]),
         "final_mean_work_kcal_mol": float(pmf.mean_work[-1]),
+        "pmf_along_distance": {
+            "method": "Hummer-Szabo (PNAS 98, 3658 (2001)), 0.5 A bins",
+            "distance_angstrom": [round(float(v), 3) for v in z],
+            "pmf_kcal_mol": [None if not np.isfinite(v) else round(float(v), 4) for v in g_z],
+        },
         "protocol": manifest["protocol"],
         "versions": versions(),
     }
@@ -181,5 +201,9 @@ def cmd_pmf(args: argparse.Namespace) -> int:
     rows = [[f"{v:.2f}" if k == 0 else v for k, v in enumerate(pmf.rows()[i])] for i in pick]
     print(f"PMF from {pmf.n_replicas} replicas at {temperature:g} K (kcal/mol; +- bootstrap s.d.)")
     print(_table(["centre (A)", "<W>", "exp avg", "+-", "cumulant", "+-"], rows))
-    print(f"wrote {out}/pmf.csv, pmf.json, work.png, pmf.png")
+    ok = np.isfinite(g_z)
+    pick_z = np.flatnonzero(ok)[:: max(int(ok.sum()) // args.points, 1)]
+    print("\nPMF along the pulled distance (Hummer-Szabo reweighting), kcal/mol")
+    print(_table(["distance (A)", "PMF"], [[f"{z[i]:.2f}", g_z[i]] for i in pick_z]))
+    print(f"wrote {out}/pmf.csv, pmf_distance.csv, pmf.json, work.png, pmf.png")
     return 0

@@ -33,6 +33,10 @@ class EndToEndRestraint(nn.Module):
         Restraint centre at t = 0 and t = 1, Angstrom.
     n_atoms
         If given, indices are checked against it.
+    centre_table_angstrom
+        Optional centres at evenly spaced t in [0, 1] (at least 2 values); the centre is
+        then their piecewise-linear interpolation instead of the straight line c0 -> c1
+        (used to follow the reference pulls' mean distance, which lags behind the spring).
     """
 
     def __init__(
@@ -43,6 +47,7 @@ class EndToEndRestraint(nn.Module):
         c0_angstrom: float = 12.0,
         c1_angstrom: float = 34.0,
         n_atoms: int | None = None,
+        centre_table_angstrom: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
         ga, gb = list(group_a), list(group_b)
@@ -63,10 +68,25 @@ class EndToEndRestraint(nn.Module):
         self.k = float(k_kcal_mol_a2)
         self.c0 = float(c0_angstrom)
         self.c1 = float(c1_angstrom)
+        table = torch.empty(0, dtype=torch.float64)
+        if centre_table_angstrom is not None:
+            table = torch.as_tensor(list(centre_table_angstrom), dtype=torch.float64)
+            if table.numel() < 2 or not bool(torch.isfinite(table).all()):
+                raise PathganInputError(
+                    "end-to-end restraint: the centre table needs at least 2 finite values"
+                )
+            self.c0, self.c1 = float(table[0]), float(table[-1])
+        self.register_buffer("centre_table", table)
 
     def centre(self, t: torch.Tensor) -> torch.Tensor:
         """Restraint centre c(t), Angstrom, same shape as ``t``."""
-        return self.c0 + t * (self.c1 - self.c0)
+        if self.centre_table.numel() == 0:
+            return self.c0 + t * (self.c1 - self.c0)
+        table = self.centre_table.to(dtype=t.dtype)
+        x = t.clamp(0.0, 1.0) * (table.numel() - 1)
+        lo = x.floor().long().clamp(max=table.numel() - 2)
+        frac = x - lo
+        return table[lo] * (1 - frac) + table[lo + 1] * frac
 
     def distance(self, pos: torch.Tensor) -> torch.Tensor:
         """End-to-end centroid distance of (batch, n_atoms, 3) positions, shape (batch,), Angstrom."""
@@ -78,4 +98,5 @@ class EndToEndRestraint(nn.Module):
         return 0.5 * self.k * (self.distance(pos) - self.centre(t)) ** 2
 
     def extra_repr(self) -> str:
-        return f"k={self.k} kcal/mol/A^2, centre {self.c0} -> {self.c1} A"
+        shape = f"table of {self.centre_table.numel()}" if self.centre_table.numel() else "linear"
+        return f"k={self.k} kcal/mol/A^2, centre {self.c0} -> {self.c1} A ({shape})"

@@ -76,3 +76,22 @@ def test_bad_tables(tmp_path):
     empty.write_text("step,work_kcal_mol\n")
     with pytest.raises(PathganInputError, match="empty.csv"):
         read_pull_csv(empty)
+
+
+def test_hummer_szabo_recovers_a_known_pmf_from_equilibrium_samples():
+    """With reversible (zero-dissipation) pulls on F(z) = 0.5 z^2 in kT units, it returns F(z)."""
+    from openmm_bridge.jarzynski import hummer_szabo_pmf
+
+    rng = np.random.default_rng(4)
+    kt = kt_kcal_mol(300.0)
+    k_pmf, k_spring = 2.0 * kt, 4.0 * kt  # F(z) = k_pmf/2 z^2
+    lam = np.linspace(-2.0, 2.0, 41)
+    # In equilibrium at every lambda: z ~ N(mean, var) of the product of two Gaussians,
+    # and the reversible work is the exact lambda-PMF G(lambda) = 0.5 k_pmf k_s/(k_pmf+k_s) lambda^2.
+    k_tot = k_pmf + k_spring
+    z = rng.normal(k_spring * lam / k_tot, np.sqrt(kt / k_tot), size=(4000, len(lam)))
+    g_lambda = 0.5 * k_pmf * k_spring / k_tot * lam**2
+    work = np.broadcast_to(g_lambda - g_lambda[0], z.shape)
+    centres, g = hummer_szabo_pmf(z, lam, work, k_spring, 300.0, np.linspace(-1.2, 1.2, 13))
+    exact = 0.5 * k_pmf * centres**2
+    np.testing.assert_allclose(g, exact - exact.min(), atol=0.1)

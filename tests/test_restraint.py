@@ -28,3 +28,13 @@ def test_bad_groups():
         EndToEndRestraint([0, 1], [1])
     with pytest.raises(PathganInputError, match="at least one atom"):
         EndToEndRestraint([], [1])
+
+
+def test_centre_table_interpolates():
+    r = EndToEndRestraint([0], [1], centre_table_angstrom=[12.0, 20.0, 24.0])
+    t = torch.tensor([0.0, 0.25, 0.5, 0.75, 1.0, 1.5], dtype=torch.float64)
+    torch.testing.assert_close(
+        r.centre(t), torch.tensor([12.0, 16.0, 20.0, 22.0, 24.0, 24.0], dtype=torch.float64)
+    )
+    with pytest.raises(PathganInputError, match="at least 2"):
+        EndToEndRestraint([0], [1], centre_table_angstrom=[12.0])

@@ -1,0 +1,64 @@
+"""Plots of a path comparison: the RMSD heatmap (the paper's Figure 2) and profiles along t."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from openmm_bridge.plots import plt, save_figure
+
+
+def plot_rmsd(result: dict[str, Any], out: Path) -> None:
+    """``rmsd_heatmap.png`` (generated frames x frames of the first reference trajectory) and
+    ``rmsd_curves.png`` (per generated frame: RMSD to the same-t frames, and to the nearest frame)."""
+    a, pf = result["arrays"], result["per_frame"]
+    first = a["ref_which"] == 0
+    rmsd0 = a["rmsd"][:, first]
+    t_ref0 = a["ref_t"][first]
+    t = np.asarray(pf["t"])
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    im = ax.imshow(
+        rmsd0,
+        aspect="auto",
+        origin="lower",
+        cmap="viridis",
+        extent=(t_ref0[0], t_ref0[-1], -0.5, len(t) - 0.5),
+    )
+    best = rmsd0.argmin(axis=1)
+    ax.plot(t_ref0[best], np.arange(len(t)), "w.", ms=6, label="best match")
+    ax.set_xlabel("reference frame (t of reference trajectory 1)")
+    ax.set_ylabel("generated frame")
+    ax.legend(loc="upper left", frameon=False, labelcolor="w")
+    fig.colorbar(im, label="heavy-atom RMSD (A)")
+    save_figure(fig, out / "rmsd_heatmap.png")
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(t, pf["rmsd_same_t_min_angstrom"], "o-", label="to reference at same t (best replica)")
+    ax.plot(t, pf["rmsd_same_t_mean_angstrom"], "s--", label="to reference at same t (replica mean)")
+    ax.plot(t, pf["rmsd_nearest_any_angstrom"], "^:", label="to nearest reference frame (any t)")
+    ax.set_xlabel("t")
+    ax.set_ylabel("heavy-atom RMSD (A)")
+    ax.legend(frameon=False, fontsize=8)
+    save_figure(fig, out / "rmsd_curves.png")
+
+
+def plot_profiles(result: dict[str, Any], out: Path) -> None:
+    """``profiles.png``: OpenMM energy, end-to-end distance and helix fraction along t."""
+    pf = result["per_frame"]
+    t = np.asarray(pf["t"])
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    axes[0].plot(t, pf["openmm_energy_kcal_mol"]["total"], "o-", label="generated")
+    axes[0].plot(t, pf["reference_openmm_energy_same_t_kcal_mol"]["total"], "k--", label="reference (mean)")
+    axes[0].set_ylabel("OpenMM energy (kcal/mol)")
+    axes[1].plot(t, pf["end_to_end_angstrom"], "o-", label="generated")
+    axes[1].plot(t, pf["reference_end_to_end_same_t_angstrom"], "k--", label="reference (mean)")
+    axes[1].set_ylabel("CA(1)-CA(N) distance (A)")
+    axes[2].plot(t, pf["helix_fraction"], "o-", label="generated")
+    axes[2].plot(t, pf["reference_helix_fraction_same_t"], "k--", label="reference (mean)")
+    axes[2].set_ylabel("DSSP helix fraction")
+    for ax in axes:
+        ax.set_xlabel("t")
+        ax.legend(frameon=False)
+    save_figure(fig, out / "profiles.png")
