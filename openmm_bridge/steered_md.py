@@ -333,7 +333,9 @@ def run_replica(system_dir: str, protocol_dict: dict, seed: int, out_dir: str, i
         )
         data = PullDataReporter(work_dir / PULL_CSV, protocol.frame_interval_steps, pull, append=True)
     else:
-        simulation.context.setPositions(system.positions)
+        # start.pdb (written by prepare_pull): the system's positions, or the structure given with --start
+        start = out / START_PDB
+        simulation.context.setPositions(app.PDBFile(str(start)).positions if start.exists() else system.positions)
         simulation.context.applyConstraints(1e-6)
         if protocol.minimize_steps > 0:
             simulation.minimizeEnergy(maxIterations=protocol.minimize_steps)
@@ -392,8 +394,14 @@ def prepare_pull(
     n_replicas: int,
     protocol: PullProtocol,
     base_seed: int = 2024,
+    start: str | os.PathLike | None = None,
+    start_frame: int = 0,
 ) -> dict:
     """Write (or check) the manifest of a pull folder; return it.
+
+    ``start``: a structure file (PDB, DCD, ... with the system's atoms) whose frame
+    ``start_frame`` replaces the system's positions as the start of every replica
+    (e.g. a generated path's t=0 frame).
 
     Re-running with the same protocol and seed continues the same pull (more replicas
     may be asked for: their seeds extend the list). A different protocol or seed for an
@@ -432,9 +440,18 @@ def prepare_pull(
         manifest["n_replicas"] = max(n_replicas, old.get("n_replicas", 0))
         manifest["seeds"] = [replica_seed(base_seed, i) for i in range(manifest["n_replicas"])]
     out.mkdir(parents=True, exist_ok=True)
+    positions = system.positions
+    if start is not None:
+        from .trajio import load_frames
+
+        frame = load_frames(start, system)  # atoms checked against the system
+        positions = frame.xyz[start_frame] * u.nanometer
+        manifest["start"] = f"{Path(start).resolve()}[{start_frame}]"
+    if manifest_path.exists() and json.loads(manifest_path.read_text()).get("start") != manifest.get("start"):
+        raise PathganInputError(f"{out}: holds a pull from another starting structure; choose another --out")
     if not (out / START_PDB).exists():
         with atomic_file(out / START_PDB) as tmp, open(tmp, "w") as f:
-            app.PDBFile.writeFile(system.topology, system.positions, f, keepIds=True)
+            app.PDBFile.writeFile(system.topology, positions, f, keepIds=True)
     _write_json(manifest_path, manifest)
     return manifest
 
@@ -448,6 +465,7 @@ def run_pull(
     scheduler: str | None = None,
     n_workers: int | None = None,
     progress: bool = True,
+    start: str | os.PathLike | None = None,
 ) -> list[dict]:
     """Run ``n_replicas`` pulls through Dask (a local cluster, or ``scheduler``); return their summaries.
 
@@ -455,7 +473,7 @@ def run_pull(
     """
     from .execution import run_tasks
 
-    manifest = prepare_pull(system_dir, out, n_replicas, protocol or PullProtocol(), base_seed)
+    manifest = prepare_pull(system_dir, out, n_replicas, protocol or PullProtocol(), base_seed, start)
     tasks = [
         {
             "system_dir": str(Path(system_dir).resolve()),

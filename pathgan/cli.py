@@ -1,4 +1,4 @@
-"""The ``pathgan`` command line: ``build``, ``energy``, ``smd``, ``pmf``."""
+"""The ``pathgan`` command line: build, energy, smd, pmf, train, generate, compare."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 
 from openmm_bridge.errors import PathganInputError
 
-from . import cli_smd
+from . import cli_gan, cli_smd
 
 
 def _add_build(sub: argparse._SubParsersAction) -> None:
@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_energy(sub)
     cli_smd.add_smd(sub)
     cli_smd.add_pmf(sub)
+    cli_gan.add_train(sub)
+    cli_gan.add_generate(sub)
+    cli_gan.add_compare(sub)
     return parser
 
 
@@ -197,7 +200,15 @@ def cmd_energy(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pathgan`` console script."""
     args = build_parser().parse_args(argv)
-    handlers = {"build": cmd_build, "energy": cmd_energy, "smd": cli_smd.cmd_smd, "pmf": cli_smd.cmd_pmf}
+    handlers = {
+        "build": cmd_build,
+        "energy": cmd_energy,
+        "smd": cli_smd.cmd_smd,
+        "pmf": cli_smd.cmd_pmf,
+        "train": cli_gan.cmd_train,
+        "generate": cli_gan.cmd_generate,
+        "compare": cli_gan.cmd_compare,
+    }
     try:
         return handlers[args.command](args)
     except PathganInputError as err:

@@ -62,6 +62,9 @@ def add_smd(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--platform", default=d.platform, help="OpenMM platform (default Reference: fastest here)")
     p.add_argument("--group-a", type=int, nargs="+", help="atom indices (0-based) of the first group")
     p.add_argument("--group-b", type=int, nargs="+", help="atom indices (0-based) of the second group")
+    p.add_argument(
+        "--start", help="start every replica from this structure (e.g. a generated path's path.pdb)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -105,6 +108,7 @@ def cmd_smd(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         n_workers=args.workers,
         progress=not args.quiet,
+        start=args.start,
     )
     rows = [
         [

@@ -60,6 +60,7 @@ class TrainingConfig:
         "protocol"  # "protocol": c0 -> c1 of the pull; "reference": the pulls' mean distance
     )
     energy_cap_kcal_mol: float = 1000.0
+    energy_t: str = "batch"  # t of the energy steps: the batch's ("batch") or fresh uniform draws ("uniform")
     # adversarial epoch at which each term joins the energy loss (the paper's hierarchy)
     term_schedule: dict[str, int] = field(
         default_factory=lambda: {
@@ -131,6 +132,8 @@ class TrainingConfig:
             raise PathganInputError(f"{where}: unknown energy terms {unknown}; known: {list(TERM_ORDER)}")
         if self.restraint_target not in ("protocol", "reference"):
             raise PathganInputError(f"{where}: restraint_target must be 'protocol' or 'reference'")
+        if self.energy_t not in ("batch", "uniform"):
+            raise PathganInputError(f"{where}: energy_t must be 'batch' or 'uniform'")
         if self.dtype not in ("float32", "float64"):
             raise PathganInputError(f"{where}: dtype must be float32 or float64")
         if self.model.template_bins == 1 or self.model.template_bins < 0:
@@ -163,12 +166,13 @@ def pathgan_config() -> TrainingConfig:
         ),
         pretrain_epochs=2,
         pretrain_lr=1e-3,
-        epochs=10,
+        epochs=60,
         lr_g=5e-4,
         lr_d=5e-4,
         adam_betas=[0.5, 0.999],
-        energy_steps=4,
+        energy_steps=8,
         energy_weight=0.02,
+        energy_t="uniform",
         restraint_weight=5.0,
         restraint_target="reference",
         adversarial_weight=1.0,

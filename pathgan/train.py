@@ -200,6 +200,7 @@ class GAN:
             "config": self.config.to_dict(),
             "pull": vars(self.pull),
             "system": system_fingerprint(self.system),
+            "system_dir": _folder_of(self.system),
             "torsion_names": list(self.torsions.names),
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),
@@ -230,6 +231,11 @@ class GAN:
         gan.generator.load_state_dict(state["generator"])
         gan.discriminator.load_state_dict(state["discriminator"])
         return gan
+
+
+def _folder_of(system: MolecularSystem) -> str | None:
+    folder = system.metadata.get("loaded_from")
+    return str(Path(folder).resolve()) if folder else None
 
 
 def _mean_structure(xyz: np.ndarray) -> np.ndarray:
@@ -340,11 +346,11 @@ class Trainer:
             energies = self.energy_fn(fake, t)
             e = energy_loss(energies, c.pretrain_terms, 0.0, c.energy_cap_kcal_mol)
             loss = loss + alpha * c.energy_weight * e
-            e_val = float(e)
+            e_val = e.item()
         self.opt_pre.zero_grad(set_to_none=True)
         loss.backward()
         self._clip_step(self.opt_pre, g.generator.parameters())
-        return {"reconstruction": float(rec), "energy": e_val}
+        return {"reconstruction": rec.item(), "energy": e_val}
 
     def adversarial_step(self, idx: torch.Tensor, terms: list[str], rng: torch.Generator) -> dict[str, float]:
         """One three-way update on the batch ``idx``."""
@@ -369,26 +375,27 @@ class Trainer:
         loss_d.backward()
         self._clip_step(self.opt_d, g.discriminator.parameters())
         out = {
-            "loss_g_adv": float(loss_g),
-            "loss_d": float(loss_d),
-            "d_real": float(torch.sigmoid(d_real).mean()),
-            "d_fake": float(torch.sigmoid(d_fake).mean()),
+            "loss_g_adv": loss_g.item(),
+            "loss_d": loss_d.item(),
+            "d_real": torch.sigmoid(d_real).mean().item(),
+            "d_fake": torch.sigmoid(d_fake).mean().item(),
         }
         # 3. G on the potential energy, one batched evaluation per step
         if c.use_energy:
             for _ in range(c.energy_steps):
-                fake = g.generate(t, rng)
-                energies = self.energy_fn(fake, t)
+                te = t if c.energy_t == "batch" else torch.rand(len(idx), generator=rng).to(t.device, t.dtype)
+                fake = g.generate(te, rng)
+                energies = self.energy_fn(fake, te)
                 loss_e = c.energy_weight * energy_loss(
                     energies, terms, c.restraint_weight, c.energy_cap_kcal_mol
                 )
                 self.opt_g.zero_grad(set_to_none=True)
                 loss_e.backward()
                 self._clip_step(self.opt_g, g.generator.parameters())
-            out["loss_energy"] = float(loss_e)
+            out["loss_energy"] = loss_e.item()
             for name in ("total", "restraint", *TERM_ORDER):
                 if name in energies:
-                    out[f"{name}_kcal_mol"] = float(energies[name].detach().mean())
+                    out[f"{name}_kcal_mol"] = energies[name].detach().mean().item()
         return out
 
     # ------------------------------------------------------------------ epochs
@@ -450,9 +457,16 @@ class Trainer:
         }
 
     def fit(
-        self, progress: bool = True, on_epoch: Callable[[dict], None] | None = None
+        self,
+        progress: bool = True,
+        on_epoch: Callable[[dict], None] | None = None,
+        stop_after: int | None = None,
     ) -> list[dict[str, float]]:
-        """Train from the current epoch to the end, checkpointing after every epoch."""
+        """Train from the current epoch to the end, checkpointing after every epoch.
+
+        ``stop_after``: stop (as if interrupted) once that many epochs are done, without
+        writing ``model.pt``; a later :meth:`resume` + :meth:`fit` continues.
+        """
         from tqdm.auto import tqdm
 
         self.out.mkdir(parents=True, exist_ok=True)
@@ -472,6 +486,8 @@ class Trainer:
                 if on_epoch is not None:
                     on_epoch(row)
                 bar.update(1)
+                if stop_after is not None and self.epoch >= stop_after:
+                    return self.history
         self.save_model()
         plot_losses(self.history, self.out / "losses.png")
         return self.history

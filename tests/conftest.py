@@ -70,12 +70,18 @@ def deca_dir(deca: MolecularSystem, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def small_pull(deca_dir: Path, tmp_path_factory) -> Path:
-    """A pull folder with 3 finished replicas of a 2 ps pull (run in this process, no Dask)."""
+    """A pull folder with 3 finished replicas of a 20 ps pull (14 -> 24 A), 201 frames each (in this process, no Dask)."""
     from openmm_bridge.steered_md import PullProtocol, prepare_pull, run_replica
 
     out = tmp_path_factory.mktemp("pull") / "smd"
     protocol = PullProtocol(
-        length_ps=2.0, minimize_steps=20, frame_interval_steps=50, checkpoint_interval_steps=500
+        c0_angstrom=14.0,
+        c1_angstrom=24.0,
+        k_kcal_mol_a2=5.0,
+        length_ps=20.0,
+        minimize_steps=20,
+        frame_interval_steps=50,
+        checkpoint_interval_steps=2000,
     )
     manifest = prepare_pull(deca_dir, out, 3, protocol, base_seed=11)
     for i, seed in enumerate(manifest["seeds"]):

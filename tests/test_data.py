@@ -15,8 +15,8 @@ from pathgan.data import FrameDataset, ReferenceSet, centre_on_mass, random_rota
 def test_from_smd_labels_and_centring(small_pull, deca):
     ref = ReferenceSet.from_smd(small_pull, stride=2)
     assert ref.n_trajectories == 3
-    assert [len(f) for f in ref.frames] == [11, 11, 11]  # 21 frames, every 2nd
-    np.testing.assert_allclose(ref.labels(0), np.linspace(0, 1, 11))
+    assert [len(f) for f in ref.frames] == [101, 101, 101]  # 201 frames, every 2nd
+    np.testing.assert_allclose(ref.labels(0), np.linspace(0, 1, 101))
     com = (ref.frames[1] * ref.masses[None, :, None]).sum(axis=1) / ref.masses.sum()
     np.testing.assert_allclose(com, 0.0, atol=1e-4)
     # Frames are the DCD's, moved: internal distances unchanged.
@@ -50,7 +50,7 @@ def test_rotations_are_uniform_proper_rotations():
 def test_dataset_augmentation_keeps_shapes_and_distances(small_pull):
     ref = ReferenceSet.from_smd(small_pull)
     plain, rotated = FrameDataset(ref, augment=False), FrameDataset(ref, augment=True, seed=1)
-    assert len(plain) == 63
+    assert len(plain) == 603
     t, x = plain[5]
     t2, y = rotated[5]
     assert t == t2 and x.shape == (112, 3)

@@ -1,0 +1,130 @@
+"""Collective variables that OpenMM computes: torsions and distances, by name, with restraints.
+
+A variable is named like pathgan's torsion features (``"phi:ALA2"``, ``"psi:ALA11"``, any
+of mdtraj's phi/psi/omega/chi1-4) or ``"distance:I-J"`` (atoms I and J, 0-based). Each
+becomes a Custom*Force whose energy *is* the variable, so OpenMM's ``CustomCVForce`` can
+read its value and restrain it::
+
+    cvs = resolve(system_topology, ["phi:ALA2", "psi:ALA2", "distance:8-108"])
+    force = restraint_force(cvs, k_kj_mol=500.0)     # 1/2 k (cv - cv_target)^2, periodic for angles
+    system.addForce(force); ...; set_targets(context, cvs, values)
+    cv_values(context, force)                          # radians / nm
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import mdtraj as md
+import numpy as np
+import openmm as mm
+
+from .errors import PathganInputError
+
+
+@dataclass(frozen=True)
+class CollectiveVariable:
+    """A named torsion (radians, periodic) or distance (nm)."""
+
+    name: str
+    kind: str  # "torsion" or "distance"
+    atoms: tuple[int, ...]
+
+    @property
+    def periodic(self) -> bool:
+        """Angles wrap at +-pi."""
+        return self.kind == "torsion"
+
+    def force(self) -> mm.Force:
+        """A Force whose energy is the variable's value."""
+        if self.kind == "torsion":
+            f = mm.CustomTorsionForce("theta")
+            f.addTorsion(*self.atoms, [])
+        else:
+            f = mm.CustomBondForce("r")
+            f.addBond(*self.atoms, [])
+        return f
+
+
+def available_torsions(topology: md.Topology) -> dict[str, tuple[int, int, int, int]]:
+    """Every named backbone and side-chain torsion of ``topology`` (mdtraj definitions)."""
+    from pathgan.torsions import TorsionSet
+
+    ts = TorsionSet.from_topology(topology)
+    return {name: tuple(int(a) for a in q) for name, q in zip(ts.names, ts.indices, strict=True)}
+
+
+def backbone_names(topology: md.Topology) -> list[str]:
+    """phi and psi of every residue that has them (the swarms' default variables)."""
+    return [n for n in available_torsions(topology) if n.startswith(("phi:", "psi:"))]
+
+
+def resolve(topology: md.Topology, names: Sequence[str]) -> list[CollectiveVariable]:
+    """Variables from names; a name the system does not define is a clear error."""
+    if not names:
+        raise PathganInputError("no collective variables given")
+    torsions = available_torsions(topology)
+    out = []
+    for name in names:
+        if name.startswith("distance:"):
+            try:
+                i, j = (int(v) for v in name.split(":", 1)[1].split("-"))
+            except ValueError as err:
+                raise PathganInputError(
+                    f"collective variable {name!r}: expected distance:I-J (atom indices)"
+                ) from err
+            bad = [a for a in (i, j) if not 0 <= a < topology.n_atoms]
+            if bad or i == j:
+                raise PathganInputError(
+                    f"collective variable {name!r} is not defined on this system ({topology.n_atoms} atoms)"
+                )
+            out.append(CollectiveVariable(name, "distance", (i, j)))
+        elif name in torsions:
+            out.append(CollectiveVariable(name, "torsion", torsions[name]))
+        else:
+            known = ", ".join(list(torsions)[:6])
+            raise PathganInputError(
+                f"collective variable {name!r} is not defined on this system (known torsions: {known}, ...; "
+                "or distance:I-J)"
+            )
+    return out
+
+
+def restraint_force(cvs: Sequence[CollectiveVariable], k_kj_mol: float) -> mm.CustomCVForce:
+    """``sum_i 1/2 k d_i^2`` with d_i the (periodic, for angles) difference to global ``cv<i>_target``."""
+    terms, defs = [], []
+    for i, cv in enumerate(cvs):
+        if cv.periodic:
+            defs.append(f"d{i} = min(a{i}, {2 * math.pi} - a{i}); a{i} = abs(cv{i} - cv{i}_target)")
+        else:
+            defs.append(f"d{i} = cv{i} - cv{i}_target")
+        terms.append(f"d{i}^2")
+    expr = f"0.5*cv_k*({' + '.join(terms)}); " + "; ".join(defs)
+    force = mm.CustomCVForce(expr)
+    force.addGlobalParameter("cv_k", float(k_kj_mol))
+    for i, cv in enumerate(cvs):
+        force.addCollectiveVariable(f"cv{i}", cv.force())
+        force.addGlobalParameter(f"cv{i}_target", 0.0)
+    force.setName("collective-variable restraint")
+    return force
+
+
+def set_targets(context: mm.Context, values: np.ndarray, k_kj_mol: float | None = None) -> None:
+    """Set the restraint's targets (and optionally its force constant) in ``context``."""
+    for i, v in enumerate(values):
+        context.setParameter(f"cv{i}_target", float(v))
+    if k_kj_mol is not None:
+        context.setParameter("cv_k", float(k_kj_mol))
+
+
+def cv_values(context: mm.Context, force: mm.CustomCVForce) -> np.ndarray:
+    """Current values of the force's variables (radians / nm)."""
+    return np.asarray(force.getCollectiveVariableValues(context), dtype=np.float64)
+
+
+def periodic_delta(a: np.ndarray, b: np.ndarray, periodic: np.ndarray) -> np.ndarray:
+    """``a - b``, wrapped into (-pi, pi] where ``periodic``."""
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    return np.where(periodic, (d + np.pi) % (2 * np.pi) - np.pi, d)

@@ -1,0 +1,287 @@
+"""The zero-temperature string method (E, Ren and Vanden-Eijnden 2002, 2007) with OpenMM forces.
+
+A string is a chain of images between two end states. Each iteration
+
+1. evaluates OpenMM's energy and forces on every moving image (one Context, Reference
+   platform by default; every evaluation is counted);
+2. moves each interior image along the component of its force perpendicular to the path
+   (tangent by central differences), ``dx = step_size * F_perp``, capped at
+   ``max_step_angstrom`` per atom; free end images follow their full force;
+3. removes rigid-body motion by superposing every image on its predecessor (Cartesian);
+4. redistributes the images at equal arc length along the polyline through them.
+
+It has converged when the largest RMS displacement of an image in an iteration is below
+``tol_displacement_angstrom`` and the largest change of the energy profile below
+``tol_energy_kcal_mol``. Units at the interface: Angstrom and kcal/mol.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import openmm as mm
+import openmm.unit as u
+
+from .errors import PathganInputError
+from .fileio import atomic_file
+from .platforms import get_platform
+from .units import ANGSTROM_PER_NM, KJ_PER_KCAL, angstrom_to_nm
+
+
+@dataclass
+class StringConfig:
+    """Settings of the zero-temperature string (Angstrom, kcal/mol)."""
+
+    max_iterations: int = 2000
+    step_size: float = 5e-4  # Angstrom^2 / (kcal/mol): displacement per unit force
+    max_step_angstrom: float = 0.02  # cap on any atom's move in one iteration
+    tol_displacement_angstrom: float = 2e-3
+    tol_energy_kcal_mol: float = 0.05
+    fixed_ends: bool = True
+    align: bool = True
+    projection: str = "perpendicular"  # or "full": the simplified string (E, Ren, Vanden-Eijnden 2007)
+    save_every: int = 10
+    platform: str = "Reference"
+
+    def validate(self) -> None:
+        """Raise :class:`PathganInputError` for settings that cannot run."""
+        for name in ("max_iterations", "step_size", "max_step_angstrom", "save_every"):
+            if getattr(self, name) <= 0:
+                raise PathganInputError(f"string: {name} must be positive, got {getattr(self, name)}")
+        if self.tol_displacement_angstrom < 0 or self.tol_energy_kcal_mol < 0:
+            raise PathganInputError("string: tolerances must be >= 0")
+        if self.projection not in ("perpendicular", "full"):
+            raise PathganInputError(
+                f"string: projection must be 'perpendicular' or 'full', got {self.projection!r}"
+            )
+        get_platform(self.platform)
+
+
+def superpose(mobile: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``mobile`` (n, 3) rotated and translated onto ``target`` (least squares, proper rotation)."""
+    mc, tc = mobile.mean(axis=0), target.mean(axis=0)
+    a, b = mobile - mc, target - tc
+    uu, _, vt = np.linalg.svd(a.T @ b)
+    d = np.sign(np.linalg.det(uu @ vt))
+    return a @ (uu @ np.diag([1.0, 1.0, d]) @ vt) + tc
+
+
+def align_chain(images: np.ndarray) -> np.ndarray:
+    """Each image superposed on the one before it (the first stays where it is)."""
+    out = [images[0]]
+    for img in images[1:]:
+        out.append(superpose(img, out[-1]))
+    return np.stack(out)
+
+
+def arc_length(images: np.ndarray) -> np.ndarray:
+    """Cumulative arc length (Euclidean, all coordinates) at each image, (n_images,), Angstrom."""
+    seg = np.linalg.norm((images[1:] - images[:-1]).reshape(len(images) - 1, -1), axis=1)
+    return np.concatenate([[0.0], np.cumsum(seg)])
+
+
+def reparametrize(images: np.ndarray) -> np.ndarray:
+    """The same number of images at equal arc length along the polyline (linear interpolation)."""
+    s = arc_length(images)
+    if s[-1] <= 0:
+        raise PathganInputError("string: all images coincide (zero length)")
+    target = np.linspace(0.0, s[-1], len(images))
+    flat = images.reshape(len(images), -1)
+    out = np.empty_like(flat)
+    seg = np.clip(np.searchsorted(s, target, side="right") - 1, 0, len(images) - 2)
+    w = (target - s[seg]) / np.maximum(s[seg + 1] - s[seg], 1e-300)
+    out[:] = flat[seg] * (1 - w[:, None]) + flat[seg + 1] * w[:, None]
+    out[0], out[-1] = flat[0], flat[-1]
+    return out.reshape(images.shape)
+
+
+def tangents(images: np.ndarray) -> np.ndarray:
+    """Unit tangents (n_images, n_atoms, 3) by central differences (one-sided at the ends)."""
+    t = np.empty_like(images)
+    t[1:-1] = images[2:] - images[:-2]
+    t[0] = images[1] - images[0]
+    t[-1] = images[-1] - images[-2]
+    norms = np.linalg.norm(t.reshape(len(t), -1), axis=1)
+    return t / np.maximum(norms, 1e-300)[:, None, None]
+
+
+def check_images(images_angstrom: np.ndarray, n_atoms: int, where: str = "string") -> np.ndarray:
+    """Validated float64 copy of (n_images, n_atoms, 3) images."""
+    x = np.array(images_angstrom, dtype=np.float64)
+    if x.ndim != 3 or x.shape[2] != 3:
+        raise PathganInputError(f"{where}: images must have shape (n_images, n_atoms, 3), got {x.shape}")
+    if x.shape[0] < 3:
+        raise PathganInputError(f"{where}: a string needs at least 3 images, got {x.shape[0]}")
+    if x.shape[1] != n_atoms:
+        raise PathganInputError(f"{where}: {x.shape[1]} atoms per image, but the system has {n_atoms}")
+    bad = ~np.isfinite(x).all(axis=2)
+    if bad.any():
+        i, a = np.argwhere(bad)[0]
+        raise PathganInputError(f"{where}: NaN or infinite coordinates (image {i}, atom {a})")
+    if np.allclose(x[0], x[-1], atol=1e-6):
+        raise PathganInputError(f"{where}: the two end states are the same structure")
+    return x
+
+
+class ForceEvaluator:
+    """OpenMM energy (kcal/mol) and forces (kcal/mol/A) of structures in Angstrom, counting calls."""
+
+    def __init__(self, system: mm.System, platform: str = "Reference") -> None:
+        plat, props = get_platform(platform, threads=1)
+        self.context = mm.Context(system, mm.VerletIntegrator(0.001), plat, props)
+        self.n_atoms = system.getNumParticles()
+        self.evaluations = 0
+
+    def __call__(self, xyz_angstrom: np.ndarray) -> tuple[float, np.ndarray]:
+        """Energy and forces of one structure (n_atoms, 3)."""
+        self.context.setPositions(angstrom_to_nm(xyz_angstrom))
+        state = self.context.getState(getEnergy=True, getForces=True)
+        self.evaluations += 1
+        e = state.getPotentialEnergy().value_in_unit(u.kilojoule_per_mole) / KJ_PER_KCAL
+        f = state.getForces(asNumpy=True).value_in_unit(u.kilojoule_per_mole / u.nanometer)
+        return e, f / (KJ_PER_KCAL * ANGSTROM_PER_NM)
+
+
+@dataclass
+class StringResult:
+    """Outcome of a string run: final images (A), energies (kcal/mol), history, cost."""
+
+    images: np.ndarray
+    energies: np.ndarray
+    converged: bool
+    iterations: int
+    force_evaluations: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+    snapshots: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def barrier_kcal_mol(self) -> float:
+        """Highest energy along the path above the first image."""
+        return float(self.energies.max() - self.energies[0])
+
+
+class ZeroTemperatureString:
+    """The zero-temperature string on an OpenMM System (see the module docstring)."""
+
+    def __init__(
+        self, system: mm.System, images_angstrom: np.ndarray, config: StringConfig | None = None
+    ) -> None:
+        self.config = config or StringConfig()
+        self.config.validate()
+        self.evaluate = ForceEvaluator(system, self.config.platform)
+        x = check_images(images_angstrom, self.evaluate.n_atoms)
+        if self.config.align:
+            x = align_chain(x)
+        self.images = reparametrize(x)
+        self._end_cache: dict[int, tuple[float, np.ndarray]] = {}
+
+    def _energies_forces(self) -> tuple[np.ndarray, np.ndarray]:
+        m = len(self.images)
+        energies = np.empty(m)
+        forces = np.empty_like(self.images)
+        for i in range(m):
+            end = i in (0, m - 1)
+            if end and self.config.fixed_ends and i in self._end_cache:
+                energies[i], forces[i] = self._end_cache[i]
+                continue
+            energies[i], forces[i] = self.evaluate(self.images[i])
+            if end and self.config.fixed_ends:
+                self._end_cache[i] = (energies[i], forces[i])
+        return energies, forces
+
+    def step(self) -> tuple[np.ndarray, float]:
+        """One iteration; returns the energies before the move and the largest image displacement (A)."""
+        c = self.config
+        energies, forces = self._energies_forces()
+        tau = tangents(self.images)
+        move = forces.copy()
+        if c.projection == "perpendicular":
+            dot = (forces * tau).sum(axis=(1, 2))
+            move[1:-1] -= dot[1:-1, None, None] * tau[1:-1]
+        if c.fixed_ends:
+            move[0] = move[-1] = 0.0
+        disp = c.step_size * move
+        biggest = np.linalg.norm(disp, axis=2).max(axis=1)
+        scale = np.minimum(1.0, c.max_step_angstrom / np.maximum(biggest, 1e-300))
+        new = self.images + disp * scale[:, None, None]
+        if c.align:
+            new = align_chain(new)
+        new = reparametrize(new)
+        old = align_chain(self.images) if c.align else self.images
+        shift = np.sqrt(((new - old) ** 2).sum(axis=2).mean(axis=1)).max()
+        self.images = new
+        return energies, float(shift)
+
+    def run(self, progress: bool = False) -> StringResult:
+        """Iterate until converged or ``max_iterations``; keep the history."""
+        from tqdm.auto import tqdm
+
+        c = self.config
+        history: list[dict[str, Any]] = []
+        snapshots = [self.images.copy()]
+        previous = None
+        converged = False
+        bar = tqdm(range(c.max_iterations), desc="string", unit="it", disable=not progress)
+        for it in bar:
+            energies, shift = self.step()
+            d_energy = float(np.abs(energies - previous).max()) if previous is not None else float("inf")
+            previous = energies
+            history.append(
+                {
+                    "iteration": it + 1,
+                    "max_displacement_angstrom": shift,
+                    "max_energy_change_kcal_mol": d_energy,
+                    "barrier_kcal_mol": float(energies.max() - energies[0]),
+                    "force_evaluations": self.evaluate.evaluations,
+                    "energies_kcal_mol": energies.tolist(),
+                }
+            )
+            if (it + 1) % c.save_every == 0:
+                snapshots.append(self.images.copy())
+            bar.set_postfix(shift=f"{shift:.1e}", dE=f"{d_energy:.1e}")
+            if shift < c.tol_displacement_angstrom and d_energy < c.tol_energy_kcal_mol:
+                converged = True
+                break
+        final, _ = self._energies_forces()
+        snapshots.append(self.images.copy())
+        return StringResult(
+            self.images.copy(), final, converged, len(history), self.evaluate.evaluations, history, snapshots
+        )
+
+
+def write_string_result(
+    result: StringResult, out: str | os.PathLike, topology=None, config: StringConfig | None = None
+) -> Path:
+    """``string.json`` (history, energies, cost, settings), ``string.npz`` (snapshots) and, with a
+    topology, ``string.dcd`` + ``string.pdb`` (the final images); all atomic."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "converged": result.converged,
+        "iterations": result.iterations,
+        "force_evaluations": result.force_evaluations,
+        "barrier_kcal_mol": result.barrier_kcal_mol,
+        "energies_kcal_mol": result.energies.tolist(),
+        "config": asdict(config) if config is not None else None,
+        "history": result.history,
+    }
+    with atomic_file(out / "string.json") as tmp:
+        tmp.write_text(json.dumps(meta, indent=1) + "\n")
+    with atomic_file(out / "string.npz") as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, images=result.images, snapshots=np.stack(result.snapshots))
+    if topology is not None:
+        import mdtraj as md
+
+        traj = md.Trajectory(
+            angstrom_to_nm(result.images).astype(np.float32), md.Topology.from_openmm(topology)
+        )
+        with atomic_file(out / "string.dcd") as tmp:
+            traj.save_dcd(str(tmp))
+        with atomic_file(out / "string.pdb") as tmp:
+            traj[0].save_pdb(str(tmp))
+    return out

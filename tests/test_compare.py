@@ -1,0 +1,82 @@
+"""Comparing a path with reference trajectories: a reference against itself, and each metric."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from openmm_bridge.trajio import mdtraj_topology
+from pathgan.compare import (
+    bond_rms_deviation,
+    closest_contact,
+    compare_path,
+    heavy_atoms,
+    nonbonded_pairs,
+    write_comparison,
+)
+from pathgan.data import ReferenceSet
+
+
+@pytest.fixture(scope="module")
+def replica0(small_pull, deca) -> ReferenceSet:
+    return ReferenceSet.from_smd(small_pull, deca, stride=10).subset([0])
+
+
+def test_reference_against_itself(replica0, deca, tmp_path):
+    xyz = replica0.frames[0]
+    t = replica0.labels(0)
+    result = compare_path(t, xyz, replica0, deca)
+    rmsd = result["arrays"]["rmsd"]
+    assert rmsd.shape == (len(t), len(t))
+    np.testing.assert_allclose(np.diag(rmsd), 0.0, atol=1e-6)
+    s = result["summary"]
+    assert s["spearman_best_match_vs_t"] == pytest.approx(1.0)
+    assert s["median_rmsd_same_t_angstrom"] == pytest.approx(0.0, abs=1e-6)
+    assert s["max_end_to_end_deviation_angstrom"] == pytest.approx(0.0, abs=1e-3)
+    assert abs(s["median_energy_excess_kcal_mol"]) < 1e-3
+    assert s["t0_rmsd_to_reference_start_angstrom"] == pytest.approx(0.0, abs=1e-6)
+    write_comparison(result, tmp_path, {"test": True})
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert all(
+        ("angstrom" in k or "kcal_mol" in k or "fraction" in k or k.startswith(("n_", "spearman")))
+        for k in saved["summary"]
+    )
+    for name in ("rmsd_heatmap.png", "rmsd_curves.png", "profiles.png"):
+        assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_shuffled_path_has_low_spearman(replica0, deca):
+    xyz = replica0.frames[0][::-1]  # the path run backwards
+    result = compare_path(replica0.labels(0), xyz, replica0, deca)
+    assert result["summary"]["spearman_best_match_vs_t"] == pytest.approx(-1.0)
+
+
+def test_physical_checks(deca):
+    x = deca.positions_angstrom()[None]
+    assert bond_rms_deviation(x, deca.system)[0] < 0.05  # minimised: bonds near r0
+    stretched = x.copy()
+    stretched[0, 0] += np.array([0.3, 0.0, 0.0])
+    assert bond_rms_deviation(stretched, deca.system)[0] > bond_rms_deviation(x, deca.system)[0]
+    top = mdtraj_topology(deca)
+    pairs = nonbonded_pairs(top)
+    bonded = {frozenset((b.atom1.index, b.atom2.index)) for b in top.bonds}
+    assert not any(frozenset(p) in bonded for p in pairs)
+    assert closest_contact(x, pairs)[0] > 1.5
+    assert len(heavy_atoms(top)) == 55  # 10 Ala x 5 + ACE 3 + NME 2 heavy atoms (57 H)
+
+
+def test_rmsd_matrix_matches_mdtraj(replica0, deca):
+    import mdtraj as md
+
+    from pathgan.compare import rmsd_matrix
+
+    xyz = replica0.frames[0]
+    top = mdtraj_topology(deca)
+    heavy = heavy_atoms(top)
+    ours = rmsd_matrix(xyz[:4], xyz, heavy)
+    traj = md.Trajectory((xyz / 10).astype(np.float32), top)
+    theirs = np.stack([10 * md.rmsd(traj, traj, frame=i, atom_indices=heavy) for i in range(4)])
+    np.testing.assert_allclose(ours, theirs, atol=1e-2)
+    np.testing.assert_allclose(np.diag(ours[:, :4]), 0.0, atol=1e-6)

@@ -1,0 +1,47 @@
+"""Training configurations: presets, YAML, validation, the term hierarchy."""
+
+from __future__ import annotations
+
+import pytest
+
+from openmm_bridge.errors import PathganInputError
+from pathgan.config import PRESETS, TERM_ORDER, TrainingConfig, paper_config, pathgan_config
+
+
+def test_paper_preset_is_the_paper():
+    c = paper_config()
+    assert c.model.hidden == [32, 50, 100] and c.model.noise_dim == 31 and c.model.activation == "sigmoid"
+    assert c.model.disc_hidden == [10] and c.model.template_bins == 0
+    assert (c.pretrain_epochs, c.epochs, c.pretrain_lr, c.lr_g) == (5, 10, 1e-2, 1e-3)
+    assert c.energy_steps == 8 and c.restraint_weight == 200.0 and c.grad_clip == 1.0
+    assert c.terms_at(0) == ["bonds", "angles", "dihedrals"]
+    assert c.terms_at(3) == list(TERM_ORDER)
+
+
+def test_presets_and_ablation():
+    assert set(PRESETS) == {"paper", "pathgan", "ablation"}
+    assert PRESETS["ablation"]().use_energy is False
+    assert pathgan_config().model.template_bins >= 2
+
+
+def test_yaml_overrides_and_errors(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("preset: paper\nepochs: 3\nmodel:\n  hidden: [8, 8]\n")
+    c = TrainingConfig.from_yaml(f)
+    assert c.name == "paper" and c.epochs == 3 and c.model.hidden == [8, 8] and c.model.noise_dim == 31
+    assert TrainingConfig.from_dict(c.to_dict()) == c
+    f.write_text("epochz: 3\n")
+    with pytest.raises(PathganInputError, match=r"c.yaml: unknown training keys \['epochz'\]"):
+        TrainingConfig.from_yaml(f)
+    f.write_text("model:\n  hiden: [3]\n")
+    with pytest.raises(PathganInputError, match="unknown model keys"):
+        TrainingConfig.from_yaml(f)
+    f.write_text("batch_size: 0\n")
+    with pytest.raises(PathganInputError, match="batch_size must be positive"):
+        TrainingConfig.from_yaml(f)
+    f.write_text("term_schedule: {bonds: 0, springs: 1}\n")
+    with pytest.raises(PathganInputError, match="unknown energy terms"):
+        TrainingConfig.from_yaml(f)
+    f.write_text(": : :\n")
+    with pytest.raises(PathganInputError, match="cannot read"):
+        TrainingConfig.from_yaml(f)

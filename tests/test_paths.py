@@ -1,0 +1,77 @@
+"""Generated paths: frames at evenly spaced t, energies, files, and reading paths back."""
+
+from __future__ import annotations
+
+import json
+
+import mdtraj as md
+import numpy as np
+import pytest
+import torch
+from test_train import tiny
+
+from openmm_bridge.errors import PathganInputError
+from openmm_bridge.system import MolecularSystem
+from pathgan.paths import generate_path, load_path, superpose_chain, write_path
+from pathgan.train import GAN, PullSpec
+
+
+@pytest.fixture(scope="module")
+def gan(deca, small_pull):
+    from pathgan.data import ReferenceSet
+
+    ref = ReferenceSet.from_smd(small_pull, deca, stride=5)
+    return GAN.for_reference(deca, tiny(), PullSpec.from_smd(small_pull), ref)
+
+
+def test_generate_and_write_and_read(gan, deca, tmp_path):
+    path = generate_path(gan, n_frames=6, n_samples=3, seed=1)
+    assert path.xyz.shape == (3, 6, deca.n_atoms, 3)
+    np.testing.assert_allclose(path.t, np.linspace(0, 1, 6))
+    assert set(path.energies) >= {"bonds", "lj", "restraint", "total"} and path.energies["total"].shape == (
+        3,
+        6,
+    )
+    # energies belong to the written (superposed) frames: superposition changes no energy
+    e = gan.potential(torch.as_tensor(path.xyz[1], dtype=gan.dtype), torch.as_tensor(path.t, dtype=gan.dtype))
+    np.testing.assert_allclose(e["total"].detach().numpy(), path.energies["total"][1], rtol=1e-4, atol=1e-2)
+    write_path(path, deca, tmp_path / "p", {"model": "test"})
+    meta = json.loads((tmp_path / "p" / "path.json").read_text())
+    assert meta["n_frames"] == 6 and meta["n_samples"] == 3 and meta["provenance"] == {"model": "test"}
+    assert (
+        md.load_dcd(str(tmp_path / "p" / "ensemble.dcd"), top=str(tmp_path / "p" / "path.pdb")).n_frames == 18
+    )
+    t, xyz = load_path(tmp_path / "p", deca)
+    np.testing.assert_allclose(t, path.t)
+    np.testing.assert_allclose(xyz, path.xyz[0], atol=2e-3)  # DCD stores float32
+    # any trajectory is a path too, with t evenly spaced
+    t2, xyz2 = load_path(tmp_path / "p" / "path.dcd", deca)
+    np.testing.assert_allclose(t2, np.linspace(0, 1, 6))
+
+
+def test_same_seed_same_path(gan):
+    a = generate_path(gan, 4, seed=3)
+    b = generate_path(gan, 4, seed=3)
+    np.testing.assert_array_equal(a.xyz, b.xyz)
+
+
+def test_superpose_chain_removes_rigid_motion():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(10, 3))
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    q *= np.sign(np.linalg.det(q))
+    chain = superpose_chain(np.stack([x, x @ q.T + 3.0]))
+    np.testing.assert_allclose(chain[1], chain[0], atol=1e-10)
+
+
+def test_bad_paths(gan, deca, tmp_path):
+    with pytest.raises(PathganInputError, match="at least 2 frames"):
+        generate_path(gan, n_frames=1)
+    with pytest.raises(PathganInputError, match="not a path folder"):
+        load_path(tmp_path, deca)
+    wrong = tmp_path / "wrong.pdb"
+    other = MolecularSystem.from_sequence("AAA", minimize=False)
+    other_top = md.Topology.from_openmm(other.topology)
+    md.Trajectory(other.positions_angstrom()[None].astype(np.float32) / 10, other_top).save_pdb(str(wrong))
+    with pytest.raises(PathganInputError, match="wrong.pdb"):
+        load_path(wrong, deca)
