@@ -61,7 +61,7 @@ def energies_by_force(
 def relax_on_path(
     system: MolecularSystem,
     frames_angstrom: np.ndarray,
-    k_kcal_mol_a2: float = 10.0,
+    k_kcal_mol_a2: float = 100.0,
     group_a: list[int] | None = None,
     group_b: list[int] | None = None,
     tolerance_kj_mol_nm: float = 10.0,

@@ -57,3 +57,42 @@ def plot_pmf(
     ax.set_title(f"Jarzynski PMF, {pmf.n_replicas} replicas, bootstrap x{pmf.n_bootstrap}")
     ax.legend(frameon=False)
     save_figure(fig, path)
+
+
+def plot_string(history: list[dict], path: str | os.PathLike, title: str = "string") -> None:
+    """Energy profile of selected iterations, and convergence (largest displacement, energy change)."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4))
+    n = len(history)
+    picks = sorted({0, n // 4, n // 2, (3 * n) // 4, n - 1}) if n else []
+    for k in picks:
+        e = np.asarray(history[k]["energies_kcal_mol"])
+        a.plot(np.linspace(0, 1, len(e)), e - e[0], marker=".", label=f"iteration {history[k]['iteration']}")
+    a.set_xlabel("image (fraction of the path)")
+    a.set_ylabel("energy above the first image (kcal/mol)")
+    a.set_title(f"{title}: energy profile")
+    a.legend(frameon=False, fontsize=8)
+    it = [h["iteration"] for h in history]
+    disp_key = (
+        "max_displacement_angstrom"
+        if history and "max_displacement_angstrom" in history[0]
+        else "max_displacement_cv"
+    )
+    b.semilogy(it, [h[disp_key] for h in history], label=disp_key)
+    b.semilogy(it, [h["max_energy_change_kcal_mol"] for h in history], label="max_energy_change_kcal_mol")
+    b.set_xlabel("iteration")
+    b.set_title(f"{title}: convergence")
+    b.legend(frameon=False, fontsize=8)
+    save_figure(fig, path)
+
+
+def plot_path_pull(csv_rows: np.ndarray, path: str | os.PathLike) -> None:
+    """Pull along s: s against its moving target s0, and the work (columns: step, s0, s, z, work)."""
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    a.plot(csv_rows[:, 1], csv_rows[:, 2], ".", ms=3)
+    a.plot([0, 1], [0, 1], "k--", lw=0.8)
+    a.set_xlabel("s0 (restraint centre)")
+    a.set_ylabel("s")
+    b.plot(csv_rows[:, 1], csv_rows[:, 4] / 4.184)
+    b.set_xlabel("s0")
+    b.set_ylabel("work (kcal/mol)")
+    save_figure(fig, path)

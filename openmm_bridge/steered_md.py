@@ -335,7 +335,9 @@ def run_replica(system_dir: str, protocol_dict: dict, seed: int, out_dir: str, i
     else:
         # start.pdb (written by prepare_pull): the system's positions, or the structure given with --start
         start = out / START_PDB
-        simulation.context.setPositions(app.PDBFile(str(start)).positions if start.exists() else system.positions)
+        simulation.context.setPositions(
+            app.PDBFile(str(start)).positions if start.exists() else system.positions
+        )
         simulation.context.applyConstraints(1e-6)
         if protocol.minimize_steps > 0:
             simulation.minimizeEnergy(maxIterations=protocol.minimize_steps)

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-
-from openmm_bridge.errors import PathganInputError
 
 
 def add_smd(sub: argparse._SubParsersAction) -> None:
@@ -143,71 +140,56 @@ def add_pmf(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples (default 200)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     p.add_argument("--points", type=int, default=12, help="rows of the printed table (default 12)")
+    p.add_argument(
+        "--compare",
+        help="another pull folder (e.g. pulls started from a generated path): its work beside this one's",
+    )
 
 
 def cmd_pmf(args: argparse.Namespace) -> int:
     """Run ``pathgan pmf``."""
     import numpy as np
 
-    from openmm_bridge.fileio import atomic_file
-    from openmm_bridge.jarzynski import hummer_szabo_pmf, jarzynski_pmf, load_work
-    from openmm_bridge.plots import plot_pmf, plot_work
-    from openmm_bridge.provenance import versions
-    from openmm_bridge.steered_md import MANIFEST
+    from openmm_bridge.pmf_outputs import analyse_pulls
 
     from .cli import _table
 
-    smd = Path(args.smd)
-    if not (smd / MANIFEST).exists():
-        raise PathganInputError(f"{smd}: not a pull folder (no {MANIFEST})")
-    manifest = json.loads((smd / MANIFEST).read_text())
-    temperature = manifest["protocol"]["temperature_k"]
-    data = load_work(smd)
-    centre, work, reps = data.centre_angstrom, data.work_kcal_mol, data.replicas
-    pmf = jarzynski_pmf(centre, work, temperature, n_bootstrap=args.bootstrap, seed=args.seed)
-    proto = manifest["protocol"]
-    lo, hi = np.floor(data.distance_angstrom.min()), np.ceil(data.distance_angstrom.max())
-    z, g_z = hummer_szabo_pmf(
-        data.distance_angstrom,
-        centre,
-        work,
-        proto["k_kcal_mol_a2"],
-        temperature,
-        np.arange(lo, hi + 0.5, 0.5),
-    )
-    out = Path(args.out) if args.out else smd
-    out.mkdir(parents=True, exist_ok=True)
-    pmf.write_csv(out / "pmf.csv")
-    plot_work(centre, work, pmf, out / "work.png")
-    plot_pmf(pmf, out / "pmf.png", (z, g_z))
-    with atomic_file(out / "pmf_distance.csv") as tmp:
-        lines = ["distance_angstrom,pmf_kcal_mol"] + [f"{a:.3f},{b:.4f}" for a, b in zip(z, g_z, strict=True)]
-        tmp.write_text("\n".join(lines) + "\n")
-    meta = {
-        "replicas": [r.name for r in reps],
-        "temperature_k": temperature,
-        "n_bootstrap": args.bootstrap,
-        "bootstrap_seed": args.seed,
-        "final_pmf_exponential_kcal_mol": float(pmf.exponential[-1]),
-        "final_pmf_cumulant_kcal_mol": float(pmf.cumulant[-1]),
-        "final_mean_work_kcal_mol": float(pmf.mean_work[-1]),
-        "pmf_along_distance": {
-            "method": "Hummer-Szabo (PNAS 98, 3658 (2001)), 0.5 A bins",
-            "distance_angstrom": [round(float(v), 3) for v in z],
-            "pmf_kcal_mol": [None if not np.isfinite(v) else round(float(v), 4) for v in g_z],
-        },
-        "protocol": manifest["protocol"],
-        "versions": versions(),
-    }
-    with atomic_file(out / "pmf.json") as tmp:
-        tmp.write_text(json.dumps(meta, indent=2) + "\n")
+    meta, pmf, data, z, g_z = analyse_pulls(args.smd, args.out, args.bootstrap, args.seed)
+    out = Path(args.out) if args.out else Path(args.smd)
+    centre, temperature = data.centre_angstrom, meta["temperature_k"]
     pick = np.unique(np.linspace(0, len(centre) - 1, min(args.points, len(centre))).round().astype(int))
     rows = [[f"{v:.2f}" if k == 0 else v for k, v in enumerate(pmf.rows()[i])] for i in pick]
     print(f"PMF from {pmf.n_replicas} replicas at {temperature:g} K (kcal/mol; +- bootstrap s.d.)")
     print(_table(["centre (A)", "<W>", "exp avg", "+-", "cumulant", "+-"], rows))
+    if args.compare:
+        _compare_work(data, Path(args.compare), out)
     ok = np.isfinite(g_z)
     pick_z = np.flatnonzero(ok)[:: max(int(ok.sum()) // args.points, 1)]
     print("\nPMF along the pulled distance (Hummer-Szabo reweighting), kcal/mol")
     print(_table(["distance (A)", "PMF"], [[f"{z[i]:.2f}", g_z[i]] for i in pick_z]))
     print(f"wrote {out}/pmf.csv, pmf_distance.csv, pmf.json, work.png, pmf.png")
     return 0
+
+
+def _compare_work(data, other_dir: Path, out: Path) -> None:
+    """Mean work (kcal/mol) of two pull folders side by side, a table and ``work_compare.png``."""
+
+    from openmm_bridge.jarzynski import load_work
+    from openmm_bridge.plots import plt, save_figure
+
+    from .cli import _table
+
+    other = load_work(other_dir)
+    rows = []
+    for label, d in (("this", data), (str(other_dir), other)):
+        w = d.work_kcal_mol[:, -1]
+        rows.append([label, len(w), float(w.mean()), float(w.std(ddof=1)) if len(w) > 1 else 0.0])
+    print("\nwork at the end of the pull (kcal/mol)")
+    print(_table(["pulls", "replicas", "mean", "s.d."], rows))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, d in (("this", data), (other_dir.name, other)):
+        ax.plot(d.centre_angstrom, d.work_kcal_mol.mean(axis=0), label=f"{label} (mean of {len(d.replicas)})")
+    ax.set_xlabel("restraint centre (A)")
+    ax.set_ylabel("work (kcal/mol)")
+    ax.legend(frameon=False)
+    save_figure(fig, out / "work_compare.png")

@@ -164,6 +164,7 @@ def pathgan_config() -> TrainingConfig:
             disc_t_frequencies=6,
             torsion_features="cos_sin",
         ),
+        batch_size=128,  # the potential's batched evaluation pays off at larger batches
         pretrain_epochs=2,
         pretrain_lr=1e-3,
         epochs=60,

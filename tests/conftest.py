@@ -87,3 +87,38 @@ def small_pull(deca_dir: Path, tmp_path_factory) -> Path:
     for i, seed in enumerate(manifest["seeds"]):
         run_replica(str(deca_dir), manifest["protocol"], seed, str(out), i)
     return out
+
+
+#: Tiny settings of the whole pipeline (seconds): 2 short pulls, 3 epochs, small strings and windows.
+TINY_RUN = {
+    "smd": {
+        "replicas": 2,
+        "length_ps": 2.0,
+        "frame_interval_steps": 50,
+        "checkpoint_interval_steps": 500,
+        "minimize_steps": 20,
+        "workers": 2,
+    },
+    "train": {
+        "stride": 1,
+        "pretrain_epochs": 1,
+        "epochs": 2,
+        "energy_steps": 2,
+        "batch_size": 32,
+        "model": {"hidden": [32, 32], "template_bins": 4},
+    },
+    "generate": {"frames": 6},
+    "refine": {"images": 6, "max_iterations": 20},
+    "pathcv": {"windows": 3, "window_ps": 0.2, "equilibration_ps": 0.1},
+    "compare": {"stride": 2},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A whole ``pathgan run`` on tiny settings (about 20 s)."""
+    from pathgan.pipeline import run_pipeline
+
+    out = tmp_path_factory.mktemp("run") / "tiny"
+    run_pipeline(out, "quick", overrides=TINY_RUN, progress=False, log=lambda _msg: None)
+    return out

@@ -25,6 +25,9 @@ def test_smd_then_pmf(deca_dir, tmp_path, capsys):
     table = read_pull_csv(out / "pmf.csv")
     assert abs(table["pmf_cumulant_kcal_mol"][-1] - meta["final_pmf_cumulant_kcal_mol"]) < 1e-3
     assert meta["versions"]["openmm"].startswith("8.")
+    assert main(["pmf", "--smd", str(out), "--bootstrap", "5", "--compare", str(out)]) == 0
+    assert "work at the end of the pull" in capsys.readouterr().out
+    assert (out / "work_compare.png").stat().st_size > 0
 
 
 def test_bad_input_exits_2_with_message(deca_dir, tmp_path, capsys):

@@ -1,0 +1,172 @@
+"""``pathgan refine`` (string method, swarms) and ``pathgan pathcv`` (pull or umbrella along a path)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .cli_gan import _load_system
+
+
+def _path_system(args: argparse.Namespace):
+    recorded = None
+    meta = Path(args.path) / "path.json"
+    if meta.exists():
+        recorded = json.loads(meta.read_text()).get("provenance", {}).get("system_dir")
+    return _load_system(args.system, recorded, args.path)
+
+
+def _images(frames: np.ndarray, n: int) -> np.ndarray:
+    return frames[np.round(np.linspace(0, len(frames) - 1, min(n, len(frames)))).astype(int)]
+
+
+def add_refine(sub: argparse._SubParsersAction) -> None:
+    """Register ``pathgan refine``."""
+    p = sub.add_parser(
+        "refine",
+        help="refine a path with the string method (zero temperature, or swarms of trajectories)",
+        description=(
+            "Zero-temperature string (OpenMM forces perpendicular to the path, equal arc length, rigid-body "
+            "motion removed) or the string method with swarms of trajectories in collective variables "
+            "(default: backbone phi/psi), images run through Dask. Writes the refined path, the history of "
+            "every iteration and plots."
+        ),
+    )
+    p.add_argument("--path", required=True, help="path folder ('pathgan generate') or any trajectory")
+    p.add_argument("--out", required=True)
+    p.add_argument("--system", help="system folder (default: the path's)")
+    p.add_argument("--method", choices=("string", "swarms"), default="string")
+    p.add_argument("--images", type=int, default=20, help="images (evenly chosen path frames; default 20)")
+    p.add_argument("--max-iterations", type=int, help="default 2000 (string) / 20 (swarms)")
+    p.add_argument("--free-ends", action="store_true", help="string: let the end images relax too")
+    p.add_argument("--step-size", type=float, help="string: A^2/(kcal/mol) per iteration (default 5e-4)")
+    p.add_argument("--cvs", nargs="+", help="swarms: collective variables (phi:ALA2 ..., distance:I-J)")
+    p.add_argument("--swarm-size", type=int, default=16)
+    p.add_argument("--scheduler", help="swarms: Dask scheduler address (default: local cluster)")
+    p.add_argument("--workers", type=int, help="swarms: local Dask workers")
+    p.add_argument("--quiet", action="store_true")
+
+
+def cmd_refine(args: argparse.Namespace) -> int:
+    """Run ``pathgan refine``."""
+    from openmm_bridge.export import path_frames
+    from openmm_bridge.plots import plot_string
+
+    from .cli import _table
+
+    system = _path_system(args)
+    frames = _images(path_frames(args.path, system), args.images)
+    out = Path(args.out)
+    if args.method == "string":
+        from openmm_bridge.string_method import StringConfig, ZeroTemperatureString, write_string_result
+
+        cfg = StringConfig(fixed_ends=not args.free_ends)
+        if args.max_iterations:
+            cfg.max_iterations = args.max_iterations
+        if args.step_size:
+            cfg.step_size = args.step_size
+        result = ZeroTemperatureString(system.system, frames, cfg).run(progress=not args.quiet)
+        write_string_result(result, out, system.topology, cfg)
+        plot_string(result.history, out / "string.png", "zero-temperature string")
+        rows = [
+            ["converged", result.converged],
+            ["iterations", result.iterations],
+            ["force evaluations", result.force_evaluations],
+            ["highest energy above start (kcal/mol)", result.barrier_kcal_mol],
+        ]
+        print(_table(["", "value"], rows))
+        print(f"wrote {out}/string.dcd, string.pdb, string.json, string.npz, string.png")
+        return 0
+    from openmm_bridge.collective_variables import backbone_names, resolve
+    from openmm_bridge.swarms import SwarmsConfig, SwarmsString, write_swarms_result
+    from openmm_bridge.trajio import mdtraj_topology
+
+    top = mdtraj_topology(system)
+    cvs = resolve(top, args.cvs or backbone_names(top))
+    cfg = SwarmsConfig(swarm_size=args.swarm_size)
+    if args.max_iterations:
+        cfg.max_iterations = args.max_iterations
+    result = SwarmsString(system.md_system(None), frames, cvs, cfg).run(
+        args.scheduler, args.workers, not args.quiet
+    )
+    write_swarms_result(result, cvs, out, cfg)
+    plot_string(result.history, out / "swarms.png", "swarms of trajectories")
+    print(_table(["", "value"], [["converged", result.converged], ["iterations", result.iterations]]))
+    print(f"wrote {out}/swarms.json, swarms.npz, swarms.png")
+    return 0
+
+
+def add_pathcv(sub: argparse._SubParsersAction) -> None:
+    """Register ``pathgan pathcv``."""
+    p = sub.add_parser(
+        "pathcv",
+        help="steered MD or umbrella sampling along a path's s(x) (openmm-torch TorchForce)",
+        description=(
+            "Path collective variables s(x), z(x) of a path as an openmm-torch TorchForce. 'pull' drives s "
+            "from 0 to 1 (work recorded); 'umbrella' runs windows along s through Dask and gives the PMF "
+            "along the path with MBAR."
+        ),
+    )
+    p.add_argument("mode", choices=("pull", "umbrella"))
+    p.add_argument("--path", required=True, help="path folder or trajectory (the reference path of s)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--system", help="system folder (default: the path's)")
+    p.add_argument("--atoms", type=int, nargs="+", help="metric atoms (0-based; default: CA atoms)")
+    p.add_argument("--k-s", type=float, default=2000.0, help="bias constant on s, kJ/mol (default 2000)")
+    p.add_argument("--pull-ps", type=float, default=20.0)
+    p.add_argument("--windows", type=int, default=21)
+    p.add_argument("--window-ps", type=float, default=10.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scheduler", help="umbrella: Dask scheduler address")
+    p.add_argument("--workers", type=int, help="umbrella: local Dask workers")
+    p.add_argument("--quiet", action="store_true")
+
+
+def cmd_pathcv(args: argparse.Namespace) -> int:
+    """Run ``pathgan pathcv``."""
+    from openmm_bridge.export import path_frames
+    from openmm_bridge.pathcv import default_atoms
+    from openmm_bridge.pathcv_md import PathCVProtocol, pull_along_path, umbrella_along_path
+    from openmm_bridge.plots import plot_path_pull
+
+    from .cli import _table
+
+    system = _path_system(args)
+    frames = path_frames(args.path, system)
+    atoms = args.atoms or default_atoms(system.topology)
+    protocol = PathCVProtocol(
+        k_s_kj_mol=args.k_s,
+        pull_ps=args.pull_ps,
+        windows=args.windows,
+        window_ps=args.window_ps,
+        seed=args.seed,
+    )
+    out = Path(args.out)
+    if args.mode == "pull":
+        summary = pull_along_path(system, frames, atoms, protocol, out, progress=not args.quiet)
+        rows = np.genfromtxt(out / "pull_s.csv", delimiter=",", skip_header=1)
+        plot_path_pull(np.atleast_2d(rows), out / "pull_s.png")
+        print(_table(["", "value"], [[k, v] for k, v in summary.items()]))
+        print(f"wrote {out}/pull_s.csv, pull_s.dcd, pull_s.png")
+        return 0
+    result = umbrella_along_path(
+        system,
+        frames,
+        atoms,
+        protocol,
+        out,
+        scheduler=args.scheduler,
+        n_workers=args.workers,
+        progress=not args.quiet,
+    )
+    pmf = result["pmf"]
+    rows = [
+        [f"{s:.3f}", f if f is not None else "-", e if e is not None else "-"]
+        for s, f, e in zip(pmf["s"], pmf["pmf_kcal_mol"], pmf["pmf_err_kcal_mol"], strict=True)
+    ]
+    print(_table(["s", "PMF (kcal/mol)", "+-"], rows))
+    print(f"wrote {out}/umbrella.json, pmf_s.png")
+    return 0

@@ -1,0 +1,205 @@
+"""``report.html``: one self-contained page (images embedded, no network) of a ``pathgan run``."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import mdtraj as md
+import numpy as np
+import yaml
+
+from openmm_bridge.fileio import atomic_file
+from openmm_bridge.plots import plt, save_figure
+from openmm_bridge.provenance import versions
+
+#: Headline metrics: (key in compare's summary, label with unit, format).
+HEADLINE = [
+    ("t0_helix_fraction", "t=0 DSSP helix fraction", "{:.2f}"),
+    ("t0_rmsd_to_reference_start_angstrom", "t=0 heavy-atom RMSD to the reference start (A)", "{:.2f}"),
+    ("median_rmsd_same_t_angstrom", "median RMSD to the reference at the same t (A)", "{:.2f}"),
+    ("spearman_best_match_vs_t", "Spearman correlation of best-matching frame with t", "{:.3f}"),
+    ("max_end_to_end_deviation_angstrom", "max end-to-end deviation from the reference mean (A)", "{:.2f}"),
+    ("max_bond_rms_deviation_angstrom", "max bond-length RMS deviation from r0 (A)", "{:.3f}"),
+    ("min_nonbonded_distance_angstrom", "closest non-bonded contact (A)", "{:.2f}"),
+    (
+        "median_energy_excess_kcal_mol",
+        "median OpenMM energy above the reference at the same t (kcal/mol)",
+        "{:.1f}",
+    ),
+    (
+        "max_energy_excess_kcal_mol",
+        "max OpenMM energy above the reference at the same t (kcal/mol)",
+        "{:.1f}",
+    ),
+]
+
+
+def _img(path: Path, alt: str) -> str:
+    if not path.exists():
+        return f'<p class="missing">({html.escape(alt)}: not produced)</p>'
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def plot_profiles_together(generated: dict, refined: dict, path: Path) -> None:
+    """Energy, end-to-end distance and helicity along t: generated, refined, reference."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    specs = [
+        ("openmm_energy_kcal_mol", "reference_openmm_energy_same_t_kcal_mol", "OpenMM energy (kcal/mol)"),
+        ("end_to_end_angstrom", "reference_end_to_end_same_t_angstrom", "CA(1)-CA(N) distance (A)"),
+        ("helix_fraction", "reference_helix_fraction_same_t", "DSSP helix fraction"),
+    ]
+    for ax, (key, ref_key, label) in zip(axes, specs, strict=True):
+        for name, pf, style in (("generated", generated, "o-"), ("refined (string)", refined, "s-")):
+            if not pf:
+                continue
+            y = pf[key]["total"] if isinstance(pf[key], dict) else pf[key]
+            ax.plot(pf["t"], y, style, ms=4, label=name)
+        if generated:
+            y = generated[ref_key]["total"] if isinstance(generated[ref_key], dict) else generated[ref_key]
+            ax.plot(generated["t"], y, "k--", label="reference (mean at same t)")
+        ax.set_xlabel("t")
+        ax.set_ylabel(label)
+        ax.legend(frameon=False, fontsize=8)
+    save_figure(fig, path)
+
+
+def write_report(run_dir: Path, config: dict, stages: dict) -> dict[str, Any]:
+    """Write ``run_dir/report.html`` (and its pictures in ``run_dir/report/``); return the metrics."""
+    from .render import render_strip
+
+    run_dir = Path(run_dir)
+    rep = run_dir / "report"
+    rep.mkdir(parents=True, exist_ok=True)
+    gen = _load(run_dir / "compare" / "generated" / "metrics.json")
+    ref = _load(run_dir / "compare" / "refined" / "metrics.json")
+    string = _load(run_dir / "refine" / "string.json")
+    pmf = _load(run_dir / "pmf" / "pmf.json")
+    umbrella = _load(run_dir / "pathcv" / "umbrella.json")
+    model = run_dir / "train" / "losses.csv"
+    plot_profiles_together(gen.get("per_frame", {}), ref.get("per_frame", {}), rep / "profiles.png")
+    # pictures of the structures along the paths
+    trajs = []
+    path_dir, string_dcd = run_dir / "path", run_dir / "refine" / "string.dcd"
+    if (path_dir / "path.dcd").exists():
+        trajs.append(("generated", md.load_dcd(str(path_dir / "path.dcd"), top=str(path_dir / "path.pdb"))))
+    if string_dcd.exists():
+        trajs.append(("refined", md.load_dcd(str(string_dcd), top=str(run_dir / "refine" / "string.pdb"))))
+    replica = run_dir / "smd" / "replica_000" / "trajectory.dcd"
+    if replica.exists():
+        trajs.append(("reference", md.load_dcd(str(replica), top=str(run_dir / "smd" / "start.pdb"))))
+    if trajs:
+        render_strip(trajs, config["report"]["structure_t"], rep / "structures.png")
+    pmf_s = umbrella.get("pmf", {})
+    metrics: dict[str, Any] = {
+        "generated": gen.get("summary", {}),
+        "refined": ref.get("summary", {}),
+        "string": {
+            "converged": string.get("converged"),
+            "iterations": string.get("iterations"),
+            "force_evaluations": string.get("force_evaluations"),
+            "highest_energy_above_start_kcal_mol": string.get("barrier_kcal_mol"),
+        },
+        "pulls": {
+            "replicas": len(pmf.get("replicas", [])),
+            "final_mean_work_kcal_mol": pmf.get("final_mean_work_kcal_mol"),
+            "final_pmf_cumulant_kcal_mol": pmf.get("final_pmf_cumulant_kcal_mol"),
+        },
+        "pmf_along_path": {
+            "s": pmf_s.get("s"),
+            "pmf_kcal_mol": pmf_s.get("pmf_kcal_mol"),
+            "max_pmf_kcal_mol": None
+            if not pmf_s.get("pmf_kcal_mol")
+            else float(np.nanmax(np.array(pmf_s["pmf_kcal_mol"], dtype=float))),
+        },
+        "stage_seconds": {k: v.get("seconds") for k, v in stages.items()},
+        "versions": versions(),
+        "config": config,
+    }
+    rows = "".join(
+        f"<tr><td>{html.escape(label)}</td><td>{_fmt(gen, key, fmt)}</td><td>{_fmt(ref, key, fmt)}</td></tr>"
+        for key, label, fmt in HEADLINE
+    )
+    s = metrics["string"]
+    stage_rows = "".join(f"<tr><td>{k}</td><td>{v.get('seconds', '')}</td></tr>" for k, v in stages.items())
+    vers = "".join(f"<tr><td>{k}</td><td>{html.escape(str(v))}</td></tr>" for k, v in versions().items())
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>pathgan report</title>
+<style>
+body {{ font-family: sans-serif; max-width: 1200px; margin: 2em auto; color: #222; }}
+img {{ max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }}
+table {{ border-collapse: collapse; margin: 0.5em 0; }}
+td, th {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }}
+pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
+.missing {{ color: #a00; }}
+</style></head>
+<body data-images-loaded="0" data-images-total="0">
+<h1>pathgan: {html.escape(config["system"]["sequence"])}, preset {html.escape(config.get("preset", ""))}</h1>
+<p>Reference steered MD, the cGAN's generated path, its string-method refinement and the comparison with the
+reference pulls. Energies in kcal/mol, distances in Angstrom.</p>
+
+<h2>Headline metrics</h2>
+<table><tr><th>metric</th><th>generated</th><th>refined</th></tr>{rows}</table>
+<p>String: converged {s["converged"]}, {s["iterations"]} iterations, {s["force_evaluations"]} force evaluations,
+highest energy {_num(s["highest_energy_above_start_kcal_mol"])} kcal/mol above the start.
+Pulls: {metrics["pulls"]["replicas"]} replicas, mean final work {_num(metrics["pulls"]["final_mean_work_kcal_mol"])} kcal/mol.</p>
+
+<h2>Structures along the path</h2>
+{_img(rep / "structures.png", "structures along the path")}
+
+<h2>Energy, end-to-end distance and helicity along the path</h2>
+{_img(rep / "profiles.png", "profiles along t")}
+
+<h2>RMSD to the reference (the paper's Figure 2)</h2>
+{_img(run_dir / "compare" / "generated" / "rmsd_heatmap.png", "RMSD heatmap, generated")}
+{_img(run_dir / "compare" / "generated" / "rmsd_curves.png", "RMSD curves, generated")}
+{_img(run_dir / "compare" / "refined" / "rmsd_heatmap.png", "RMSD heatmap, refined")}
+
+<h2>Training</h2>
+{_img(run_dir / "train" / "losses.png", "loss curves")}
+<p>Losses by epoch: <code>{html.escape(str(model))}</code>.</p>
+
+<h2>Free energy</h2>
+{_img(run_dir / "pmf" / "pmf.png", "PMF from the pulls")}
+{_img(run_dir / "pmf" / "work.png", "work of the pulls")}
+{_img(run_dir / "pathcv" / "pmf_s.png", "PMF along the path")}
+
+<h2>String convergence</h2>
+{_img(run_dir / "refine" / "string.png", "string convergence")}
+
+<h2>Run</h2>
+<table><tr><th>stage</th><th>seconds</th></tr>{stage_rows}</table>
+<h3>Versions</h3><table>{vers}</table>
+<h3>Configuration</h3><pre>{html.escape(yaml.safe_dump(config, sort_keys=False))}</pre>
+<script>
+window.addEventListener("load", function () {{
+  var imgs = document.querySelectorAll("img"), ok = 0;
+  imgs.forEach(function (im) {{ if (im.complete && im.naturalWidth > 0) ok++; }});
+  document.body.dataset.imagesLoaded = ok;
+  document.body.dataset.imagesTotal = imgs.length;
+}});
+</script>
+</body></html>
+"""
+    with atomic_file(run_dir / "report.html") as tmp:
+        tmp.write_text(page)
+    return metrics
+
+
+def _num(v) -> str:
+    return "-" if v is None else f"{v:.1f}"
+
+
+def _fmt(result: dict, key: str, fmt: str) -> str:
+    v = result.get("summary", {}).get(key)
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "-"
+    return fmt.format(v)

@@ -1,0 +1,78 @@
+"""``pathgan refine``, ``pathgan pathcv`` and ``pathgan smd --start`` from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import mdtraj as md
+import numpy as np
+
+from openmm_bridge.trajio import mdtraj_topology
+from pathgan.cli import main
+
+
+def _path_file(small_pull, deca, tmp_path, every: int = 20):
+    """A path as a plain DCD (frames of a reference pull) and its PDB."""
+    traj = md.load_dcd(str(small_pull / "replica_000" / "trajectory.dcd"), top=str(small_pull / "start.pdb"))[
+        ::every
+    ]
+    path = tmp_path / "path.dcd"
+    traj.save_dcd(str(path))
+    traj[0].save_pdb(str(tmp_path / "path0.pdb"))
+    return path
+
+
+def test_refine_string_and_swarms(deca_dir, deca, small_pull, tmp_path, capsys):
+    path = _path_file(small_pull, deca, tmp_path)
+    argv = ["refine", "--system", str(deca_dir), "--path", str(path), "--out", str(tmp_path / "s")]
+    assert main([*argv, "--images", "8", "--max-iterations", "20", "--quiet"]) == 0
+    meta = json.loads((tmp_path / "s" / "string.json").read_text())
+    assert meta["iterations"] == 20 and len(meta["history"]) == 20 and len(meta["energies_kcal_mol"]) == 8
+    assert (tmp_path / "s" / "string.png").stat().st_size > 0
+    argv = ["refine", "--method", "swarms", "--system", str(deca_dir), "--path", str(path)]
+    argv += ["--out", str(tmp_path / "w"), "--images", "4", "--max-iterations", "1", "--swarm-size", "2"]
+    argv += ["--cvs", "phi:ALA3", "psi:ALA3", "distance:8-108", "--workers", "2", "--quiet"]
+    assert main(argv) == 0
+    meta = json.loads((tmp_path / "w" / "swarms.json").read_text())
+    assert (
+        meta["collective_variables"] == ["phi:ALA3", "psi:ALA3", "distance:8-108"] and meta["iterations"] == 1
+    )
+    capsys.readouterr()
+
+
+def test_pathcv_pull(deca_dir, deca, small_pull, tmp_path, capsys):
+    path = _path_file(small_pull, deca, tmp_path, every=10)
+    argv = ["pathcv", "pull", "--system", str(deca_dir), "--path", str(path), "--out", str(tmp_path / "p")]
+    assert main([*argv, "--pull-ps", "0.5", "--quiet"]) == 0
+    assert "final_s" in capsys.readouterr().out
+    assert (tmp_path / "p" / "pull_s.png").stat().st_size > 0
+
+
+def test_smd_from_a_path_frame(deca_dir, deca, small_pull, tmp_path, capsys):
+    path = _path_file(small_pull, deca, tmp_path)
+    start = tmp_path / "path0.pdb"
+    out = tmp_path / "smd"
+    argv = ["smd", "--system", str(deca_dir), "--out", str(out), "--replicas", "1", "--length-ps", "0.2"]
+    argv += ["--start", str(start), "--minimize-steps", "0", "--workers", "1", "--quiet"]
+    assert main(argv) == 0
+    manifest = json.loads((out / "smd.json").read_text())
+    assert manifest["start"].endswith("path0.pdb[0]")
+    first = md.load_dcd(str(out / "replica_000" / "trajectory.dcd"), top=str(out / "start.pdb"))[0]
+    np.testing.assert_allclose(first.xyz[0], md.load(str(start)).xyz[0], atol=2e-4)  # nm; no minimisation
+    # a start structure of another system is refused
+    other = tmp_path / "other.pdb"
+    md.Trajectory(
+        deca.positions_angstrom()[None, :50] / 10, mdtraj_topology(deca).subset(range(50))
+    ).save_pdb(str(other))
+    argv[argv.index("--start") + 1] = str(other)
+    argv[argv.index("--out") + 1] = str(tmp_path / "smd2")
+    assert main(argv) == 2
+    assert "other.pdb" in capsys.readouterr().err
+    del path
+
+
+def test_refine_bad_input(deca_dir, deca, tmp_path, capsys):
+    one = tmp_path / "one.pdb"
+    md.Trajectory(deca.positions_angstrom()[None] / 10, mdtraj_topology(deca)).save_pdb(str(one))
+    assert main(["refine", "--system", str(deca_dir), "--path", str(one), "--out", str(tmp_path / "r")]) == 2
+    assert "at least 2 frames" in capsys.readouterr().err

@@ -1,0 +1,102 @@
+"""Path collective variables: s and z along a path, and the openmm-torch TorchForce against plain torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import openmm as mm
+import openmm.unit as u
+import pytest
+import torch
+
+from openmm_bridge.errors import PathganInputError
+from openmm_bridge.pathcv import PathCV, PathCVBias, default_atoms, path_cv_force, path_cv_values
+from openmm_bridge.string_method import align_chain, reparametrize
+
+
+@pytest.fixture(scope="module")
+def path_nm(small_pull, deca) -> np.ndarray:
+    """An evenly spaced path (11 frames, nm) from a reference pull."""
+    from pathgan.data import ReferenceSet
+
+    frames = ReferenceSet.from_smd(small_pull, deca, stride=10).frames[0]
+    return reparametrize(align_chain(frames))[::2] / 10.0
+
+
+def test_s_runs_from_0_to_1_and_z_is_0_on_the_path(deca, path_nm):
+    cv = PathCV(path_nm, default_atoms(deca.topology))
+    values = np.array([path_cv_values(cv, f) for f in path_nm])
+    s, z = values[:, 0], values[:, 1]
+    assert s[0] < 0.03 and s[-1] > 0.97
+    assert np.all(np.diff(s) > 0)
+    # On a frame, z = -ln(1 + sum over the other frames of exp(-lambda d^2)) / lambda: zero up to the
+    # path's resolution; its two neighbours weigh at most 1 each, so |z| < ln(3) / lambda.
+    assert np.abs(z).max() < np.log(3.0) / cv.lam
+    # off the path, z grows
+    off = path_nm[5] + np.random.default_rng(0).normal(scale=0.1, size=path_nm[5].shape)
+    assert path_cv_values(cv, off)[1] > np.log(3.0) / cv.lam
+    # rotation and translation change nothing
+    q, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(3, 3)))
+    moved = path_nm[4] @ (q * np.sign(np.linalg.det(q))).T + 1.0
+    np.testing.assert_allclose(path_cv_values(cv, moved), path_cv_values(cv, path_nm[4]), atol=1e-9)
+
+
+def _context(deca, force, group=1):
+    system = mm.System()
+    for a in deca.topology.atoms():
+        system.addParticle(a.element.mass)
+    force.setForceGroup(group)
+    system.addForce(force)
+    return mm.Context(system, mm.VerletIntegrator(0.001), mm.Platform.getPlatformByName("Reference"))
+
+
+def test_torch_force_matches_plain_torch_and_finite_differences(deca, path_nm):
+    atoms = default_atoms(deca.topology)
+    force = path_cv_force(path_nm, atoms, k_s_kj_mol=3000.0, s0=0.35, k_z_kj_mol_nm4=1e4, z_max_nm2=0.0)
+    ctx = _context(deca, force)
+    x = path_nm[4] + np.random.default_rng(2).normal(scale=0.02, size=path_nm[4].shape)
+    ctx.setPositions(x)
+    state = ctx.getState(getEnergy=True, getForces=True)
+    energy = state.getPotentialEnergy().value_in_unit(u.kilojoule_per_mole)
+    forces = state.getForces(asNumpy=True).value_in_unit(u.kilojoule_per_mole / u.nanometer)
+    bias = PathCVBias(PathCV(path_nm, atoms), 1e4, 0.0)
+    xt = torch.tensor(x, requires_grad=True)
+    e = bias(xt, torch.tensor(0.35, dtype=torch.float64), torch.tensor(3000.0, dtype=torch.float64))
+    e.backward()
+    assert energy == pytest.approx(float(e), rel=1e-5)
+    np.testing.assert_allclose(forces, -xt.grad.numpy(), atol=1e-3 * np.abs(forces).max())
+    # finite differences of OpenMM's own energy, on metric atoms
+    h = 1e-5
+    for atom, dim in ((atoms[0], 0), (atoms[4], 1), (atoms[-1], 2)):
+        plus, minus = x.copy(), x.copy()
+        plus[atom, dim] += h
+        minus[atom, dim] -= h
+        ctx.setPositions(plus)
+        e_plus = ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilojoule_per_mole)
+        ctx.setPositions(minus)
+        e_minus = ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilojoule_per_mole)
+        assert -(e_plus - e_minus) / (2 * h) == pytest.approx(forces[atom, dim], rel=1e-3, abs=1e-2)
+    assert not forces[[i for i in range(deca.n_atoms) if i not in atoms]].any()  # only metric atoms feel it
+
+
+def test_global_parameters_move_the_bias(deca, path_nm):
+    force = path_cv_force(path_nm, default_atoms(deca.topology), k_s_kj_mol=1000.0, s0=0.0)
+    ctx = _context(deca, force)
+    ctx.setPositions(path_nm[-1])
+    e0 = ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilojoule_per_mole)
+    ctx.setParameter("pathcv_s0", 1.0)
+    e1 = ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilojoule_per_mole)
+    assert e0 > 400.0 and e1 < 5.0  # 1/2 k (s - s0)^2 with s ~ 1
+
+
+def test_bad_input(deca, path_nm):
+    atoms = default_atoms(deca.topology)
+    with pytest.raises(PathganInputError, match="at least 2 frames"):
+        PathCV(path_nm[:1], atoms)
+    bad = path_nm.copy()
+    bad[2, 3, 0] = np.nan
+    with pytest.raises(PathganInputError, match="NaN"):
+        PathCV(bad, atoms)
+    with pytest.raises(PathganInputError, match="out of range"):
+        PathCV(path_nm, [0, 1, 500])
+    with pytest.raises(PathganInputError, match="identical"):
+        PathCV(np.repeat(path_nm[:1], 3, axis=0), atoms)

@@ -1,0 +1,54 @@
+"""The report in a real browser: headless Chromium loads every image of report.html."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail(
+        "Chromium is needed for the report test (Debian: apt-get install chromium; .ci/run installs it)"
+    )
+
+
+def test_report_renders_with_every_image(tiny_run, tmp_path):
+    html = tiny_run / "report.html"
+    text = html.read_text()
+    assert "http://" not in text and "https://" not in text  # self-contained: nothing from the network
+    browser = [
+        _chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    dom = subprocess.run(
+        [*browser, "--dump-dom", html.as_uri()], capture_output=True, text=True, timeout=120
+    ).stdout
+    loaded = re.search(r'data-images-loaded="(\d+)"', dom)
+    total = re.search(r'data-images-total="(\d+)"', dom)
+    assert loaded and total, dom[:500]
+    assert int(total.group(1)) >= 10 and loaded.group(1) == total.group(1)
+    for heading in (
+        "Headline metrics",
+        "Structures along the path",
+        "Free energy",
+        "String convergence",
+        "Versions",
+    ):
+        assert heading in dom
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [*browser, "--window-size=1200,2400", f"--screenshot={shot}", html.as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
+    assert shot.stat().st_size > 50_000
