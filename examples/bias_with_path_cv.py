@@ -19,7 +19,9 @@ from openmm_bridge.system import MolecularSystem
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--system", required=True, help="pathgan system folder")
     parser.add_argument("--path", required=True, help="path folder or trajectory")
     parser.add_argument("--steps", type=int, default=5000)
@@ -34,7 +36,9 @@ def main() -> None:
     omm_system = system.md_system("HBonds")
     omm_system.addForce(path_cv_force(frames_nm, atoms, k_s_kj_mol=args.k, s0=0.0))
     integrator = mm.LangevinMiddleIntegrator(300 * u.kelvin, 1 / u.picosecond, 2 * u.femtosecond)
-    simulation = app.Simulation(system.topology, omm_system, integrator, mm.Platform.getPlatformByName("Reference"))
+    simulation = app.Simulation(
+        system.topology, omm_system, integrator, mm.Platform.getPlatformByName("Reference")
+    )
     simulation.context.setPositions(frames_nm[0])
     simulation.minimizeEnergy(maxIterations=100)
 
@@ -43,7 +47,11 @@ def main() -> None:
     for k in range(1, chunks + 1):
         simulation.context.setParameter("pathcv_s0", k / chunks)  # drag the bias along the path
         simulation.step(args.steps // chunks)
-        pos = simulation.context.getState(getPositions=True).getPositions(asNumpy=True).value_in_unit(u.nanometer)
+        pos = (
+            simulation.context.getState(getPositions=True)
+            .getPositions(asNumpy=True)
+            .value_in_unit(u.nanometer)
+        )
         s, z = path_cv_values(cv, pos)
         print(f"s0 = {k / chunks:.1f}   s = {s:.3f}   z = {z:.5f} nm^2")
 

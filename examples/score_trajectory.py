@@ -1,6 +1,6 @@
 """Score any trajectory with pathgan's batched TorchMD potential (energies by term, kcal/mol).
 
-    python examples/score_trajectory.py --system runs/quick/system --traj runs/quick/smd/replica_000/trajectory.dcd
+python examples/score_trajectory.py --system runs/quick/system --traj runs/quick/smd/replica_000/trajectory.dcd
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from pathgan.potential import TorchMDPotential
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--system", required=True, help="pathgan system folder")
     parser.add_argument("--traj", required=True, help="any trajectory mdtraj reads, with the system's atoms")
     parser.add_argument("--stride", type=int, default=1)

@@ -1,6 +1,6 @@
 """Seed a zero-temperature string simulation from a pathgan path and write the refined path.
 
-    python examples/seed_string.py --system runs/quick/system --path runs/quick/path --out string.dcd
+python examples/seed_string.py --system runs/quick/system --path runs/quick/path --out string.dcd
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from openmm_bridge.system import MolecularSystem
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--system", required=True)
     parser.add_argument("--path", required=True)
     parser.add_argument("--images", type=int, default=20)
@@ -29,7 +31,9 @@ def main() -> None:
     images = frames[np.round(np.linspace(0, len(frames) - 1, args.images)).astype(int)]
     string = ZeroTemperatureString(system.system, images, StringConfig(max_iterations=args.iterations))
     result = string.run(progress=True)
-    print(f"converged: {result.converged} after {result.iterations} iterations, {result.force_evaluations} force evaluations")
+    print(
+        f"converged: {result.converged} after {result.iterations} iterations, {result.force_evaluations} force evaluations"
+    )
     print("energy along the string (kcal/mol above the first image):")
     print(np.round(result.energies - result.energies[0], 1))
     md.Trajectory(result.images / 10.0, md.Topology.from_openmm(system.topology)).save_dcd(args.out)

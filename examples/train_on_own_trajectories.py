@@ -21,7 +21,9 @@ from pathgan.train import PullSpec, train
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--prmtop")
     parser.add_argument("--inpcrd")
     parser.add_argument("--psf")
@@ -41,7 +43,13 @@ def main() -> None:
     reference = ReferenceSet.from_files(args.dcd, system, stride=args.stride)
     settings = {"preset": "pathgan", "epochs": args.epochs, "stride": args.stride}
     if args.tiny:
-        settings.update(epochs=2, pretrain_epochs=1, energy_steps=2, batch_size=32, model={"hidden": [32, 32], "template_bins": 4})
+        settings.update(
+            epochs=2,
+            pretrain_epochs=1,
+            energy_steps=2,
+            batch_size=32,
+            model={"hidden": [32, 32], "template_bins": 4},
+        )
     config = TrainingConfig.from_dict(settings)
     trainer = train(system, reference, config, args.out, PullSpec.default(system))
     path = generate_path(trainer.gan, n_frames=20)

@@ -15,6 +15,7 @@ import csv
 import io
 import json
 import os
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -231,7 +232,9 @@ def mbar_pmf(
     pmf = estimate(samples)
     rng = np.random.default_rng(seed)
     boots = [estimate([x[rng.integers(0, len(x), len(x))] for x in samples]) for _ in range(n_bootstrap)]
-    err = np.nanstd(np.array(boots), axis=0) if n_bootstrap else np.zeros_like(pmf)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # bins empty in every resample: NaN, as they should
+        err = np.nanstd(np.array(boots), axis=0) if n_bootstrap else np.zeros_like(pmf)
     return {
         "s": centres.tolist(),
         "pmf_kcal_mol": [None if not np.isfinite(v) else float(v) for v in pmf],
