@@ -19,6 +19,31 @@ from openmm_bridge.errors import PathganInputError
 TERM_ORDER = ("bonds", "angles", "dihedrals", "impropers", "1-4", "lj", "electrostatics")
 
 
+def check_types(value: Any, default: Any, where: str) -> None:
+    """A setting must have its default's type (ints accepted for floats; None where the default is None)."""
+    if default is None or value is None and default is None:
+        return
+    if isinstance(default, dict):
+        if not isinstance(value, dict):
+            raise PathganInputError(f"{where}: expected a mapping, got {value!r}")
+        for k, v in value.items():
+            if k in default:
+                check_types(v, default[k], f"{where}.{k}")
+        return
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, list):
+        ok = isinstance(value, list)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise PathganInputError(f"{where}: expected {type(default).__name__}, got {value!r}")
+
+
 @dataclass
 class ModelConfig:
     """Architecture (see :mod:`pathgan.model`)."""
@@ -96,6 +121,9 @@ class TrainingConfig:
         if unknown:
             raise PathganInputError(f"{where}: unknown training keys {unknown}; known: {sorted(known)}")
         model = data.pop("model", None)
+        check_types(data, {k: v for k, v in asdict(base).items() if k != "model"}, where)
+        if model is not None:
+            check_types(model, asdict(base.model), f"{where}.model")
         cfg = replace(base, **data)
         if model is not None:
             mknown = {f.name for f in fields(ModelConfig)}

@@ -135,7 +135,62 @@ def resolve_config(
     if overrides:
         cfg = deep_merge(cfg, overrides, "config")
     cfg["preset"] = preset
+    validate_config(cfg)
     return cfg
+
+
+def validate_config(cfg: dict) -> None:
+    """Raise :class:`PathganInputError` for settings that cannot run, before any work starts."""
+    from openmm_bridge.steered_md import PullProtocol
+
+    from .config import TrainingConfig, check_types
+
+    check_types({k: v for k, v in cfg.items() if k != "preset"}, QUICK, "config")
+    if not isinstance(cfg["seed"], int):
+        raise PathganInputError(f"config.seed: expected an integer, got {cfg['seed']!r}")
+    smd = dict(cfg["smd"])
+    replicas = smd.pop("replicas")
+    smd.pop("workers", None)
+    smd.pop("scheduler", None)
+    if replicas < 1:
+        raise PathganInputError(f"config.smd.replicas: must be at least 1, got {replicas}")
+    protocol = PullProtocol.from_dict(smd)
+    protocol.validate()
+    frames = protocol.n_frames
+    train = TrainingConfig.from_dict({**cfg["train"], "seed": cfg["seed"]}, where="config.train")
+    for section, stride in (("train", train.stride), ("compare", cfg["compare"]["stride"])):
+        if stride < 1 or -(-frames // stride) < 2:
+            raise PathganInputError(
+                f"config.{section}.stride: {stride} leaves fewer than 2 of the {frames} frames of each pull"
+            )
+    per_replica = -(-frames // train.stride)
+    if replicas < 2 and train.validation_fraction > 0:
+        raise PathganInputError(
+            "config.smd.replicas: training holds out whole replicas, so it needs at least 2"
+        )
+    if train.model.template_bins > per_replica:
+        raise PathganInputError(
+            f"config.train.model.template_bins: {train.model.template_bins} bins, more than the {per_replica} frames "
+            "of each pull after the stride"
+        )
+    n_gen = cfg["generate"]["frames"]
+    if n_gen < 2:
+        raise PathganInputError(f"config.generate.frames: a path needs at least 2 frames, got {n_gen}")
+    if n_gen > frames:
+        raise PathganInputError(f"config.generate.frames: {n_gen} frames, more than the reference's {frames}")
+    if cfg["generate"]["samples"] < 1:
+        raise PathganInputError("config.generate.samples: must be at least 1")
+    images = cfg["refine"]["images"]
+    if not 3 <= images <= n_gen:
+        raise PathganInputError(
+            f"config.refine.images: {images}; needs 3 to generate.frames ({n_gen}) images from the path"
+        )
+    if cfg["refine"]["max_iterations"] < 1:
+        raise PathganInputError("config.refine.max_iterations: must be at least 1")
+    if cfg["pathcv"]["windows"] < 2 or cfg["pathcv"]["window_ps"] <= 0 or cfg["pathcv"]["k_s_kj_mol"] <= 0:
+        raise PathganInputError("config.pathcv: needs windows >= 2, window_ps > 0 and k_s_kj_mol > 0")
+    if not all(0.0 <= t <= 1.0 for t in cfg["report"]["structure_t"]):
+        raise PathganInputError("config.report.structure_t: values must lie in [0, 1]")
 
 
 def _key(payload: Any) -> str:

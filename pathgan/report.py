@@ -141,7 +141,7 @@ td, th {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }}
 pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 .missing {{ color: #a00; }}
 </style></head>
-<body data-images-loaded="0" data-images-total="0">
+<body data-images-loaded="0" data-images-total="0" data-empty-elements="-1">
 <h1>pathgan: {html.escape(config["system"]["sequence"])}, preset {html.escape(config.get("preset", ""))}</h1>
 <p>Reference steered MD, the cGAN's generated path, its string-method refinement and the comparison with the
 reference pulls. Energies in kcal/mol, distances in Angstrom.</p>
@@ -185,6 +185,12 @@ window.addEventListener("load", function () {{
   imgs.forEach(function (im) {{ if (im.complete && im.naturalWidth > 0) ok++; }});
   document.body.dataset.imagesLoaded = ok;
   document.body.dataset.imagesTotal = imgs.length;
+  var empty = 0;
+  document.body.querySelectorAll("*").forEach(function (el) {{
+    if (["IMG", "BR", "SCRIPT", "STYLE"].indexOf(el.tagName) >= 0) return;
+    if (el.children.length === 0 && el.textContent.trim() === "") empty++;
+  }});
+  document.body.dataset.emptyElements = empty;
 }});
 </script>
 </body></html>

@@ -103,3 +103,27 @@ def test_configuration_errors(tmp_path):
     assert paper["smd"]["replicas"] == 50 and paper["smd"]["length_ps"] == 1000.0
     assert paper["train"]["pretrain_epochs"] == 5 and paper["train"]["epochs"] == 10
     assert Pipeline(tmp_path, resolve_config()).key("train") != Pipeline(tmp_path, paper).key("train")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"smd": {"replicas": -1}}, r"config.smd.replicas: must be at least 1, got -1"),
+        ({"smd": {"replicas": "eight"}}, r"config.smd.replicas: expected int, got 'eight'"),
+        ({"smd": {"length_ps": 0.0}}, "length must be positive"),
+        ({"smd": {"c0_angstrom": 20.0, "c1_angstrom": 20.0}}, "nothing would be pulled"),
+        ({"smd": {"platform": "Nope"}}, "unknown OpenMM platform"),
+        ({"smd": {"lenght_ps": 3.0}}, "unknown pull protocol keys"),
+        ({"train": {"epochs": "many"}}, r"config.train.epochs: expected int"),
+        ({"train": {"stride": 10_000}}, "leaves fewer than 2 of the 501 frames"),
+        ({"train": {"learning_rate": 1.0}}, "unknown training keys"),
+        ({"generate": {"frames": 600}}, "600 frames, more than the reference's 501"),
+        ({"refine": {"images": 50}}, r"config.refine.images: 50; needs 3 to generate.frames \(20\)"),
+        ({"pathcv": {"windows": 1}}, "windows >= 2"),
+        ({"seed": 1.5}, "config.seed: expected int"),
+    ],
+)
+def test_bad_configuration_fails_before_any_work(tmp_path, overrides, message):
+    with pytest.raises(PathganInputError, match=message):
+        run_pipeline(tmp_path / "never", "quick", overrides=overrides, progress=False, log=lambda _m: None)
+    assert not (tmp_path / "never").exists()

@@ -37,6 +37,7 @@ def test_report_renders_with_every_image(tiny_run, tmp_path):
     total = re.search(r'data-images-total="(\d+)"', dom)
     assert loaded and total, dom[:500]
     assert int(total.group(1)) >= 10 and loaded.group(1) == total.group(1)
+    assert re.search(r'data-empty-elements="0"', dom), re.search(r'data-empty-elements="-?\d+"', dom)
     for heading in (
         "Headline metrics",
         "Structures along the path",
