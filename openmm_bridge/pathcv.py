@@ -25,8 +25,11 @@ Units: nm and kJ/mol, OpenMM's own, inside the force.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import ModuleType
 
 import numpy as np
+import openmm as mm
+import openmm.app as app
 import torch
 
 from .errors import PathganInputError
@@ -124,7 +127,7 @@ class PathCVBias(torch.nn.Module):
         return energy.to(positions.dtype)
 
 
-def default_atoms(topology) -> list[int]:
+def default_atoms(topology: app.Topology) -> list[int]:
     """CA atoms of an OpenMM topology (the default metric atoms)."""
     atoms = [a.index for a in topology.atoms() if a.name == "CA"]
     if len(atoms) < 3:
@@ -135,7 +138,7 @@ def default_atoms(topology) -> list[int]:
 _PLUGINS_CHECKED = False
 
 
-def ensure_openmmtorch():
+def ensure_openmmtorch() -> ModuleType:
     """Import openmmtorch and make sure its OpenMM kernels are registered; return the module.
 
     OpenMM loads its plugins when ``openmm`` is first imported; if that happened before
@@ -168,7 +171,7 @@ def path_cv_force(
     lam: float | None = None,
     k_z_kj_mol_nm4: float = 0.0,
     z_max_nm2: float = 0.0,
-):
+) -> mm.Force:
     """An openmm-torch ``TorchForce`` biasing s(x) towards ``pathcv_s0`` (TorchScript inside)."""
     openmmtorch = ensure_openmmtorch()
     module = torch.jit.script(PathCVBias(PathCV(frames_nm, atoms, lam), k_z_kj_mol_nm4, z_max_nm2))

@@ -68,7 +68,15 @@ class PathCVProtocol:
         return int(round(ps * 1000.0 / self.timestep_fs))
 
 
-def _simulation(system_xml: str, topology, frames_nm, atoms, lam, p: PathCVProtocol, s0: float, seed: int):
+def _simulation(
+    system_xml: str,
+    frames_nm: np.ndarray,
+    atoms: list[int],
+    lam: float,
+    p: PathCVProtocol,
+    s0: float,
+    seed: int,
+) -> tuple[mm.Context, mm.Integrator]:
     ensure_openmmtorch()
     system = mm.XmlSerializer.deserialize(system_xml)
     system.addForce(path_cv_force(frames_nm, atoms, p.k_s_kj_mol, s0, lam))
@@ -117,9 +125,7 @@ def pull_along_path(
     frames_nm = angstrom_to_nm(np.asarray(frames_angstrom, dtype=np.float64))
     cv = PathCV(frames_nm, atoms, lam)
     xml = mm.XmlSerializer.serialize(system.md_system(protocol.constraints))
-    context, integrator = _simulation(
-        xml, system.topology, frames_nm, atoms, cv.lam, protocol, 0.0, protocol.seed + 1
-    )
+    context, integrator = _simulation(xml, frames_nm, atoms, cv.lam, protocol, 0.0, protocol.seed + 1)
     context.setPositions(frames_nm[0])
     context.applyConstraints(1e-6)
     mm.LocalEnergyMinimizer.minimize(context, 10.0, 200)
@@ -168,7 +174,7 @@ def umbrella_window(
     """One umbrella window (plain data in and out, for a Dask worker): samples of s and z."""
     p = PathCVProtocol(**protocol)
     frames = np.asarray(frames_nm)
-    context, integrator = _simulation(system_xml, None, frames, atoms, lam, p, s0, seed)
+    context, integrator = _simulation(system_xml, frames, atoms, lam, p, s0, seed)
     context.setPositions(np.asarray(start_nm))
     context.applyConstraints(1e-6)
     mm.LocalEnergyMinimizer.minimize(context, 10.0, 200)

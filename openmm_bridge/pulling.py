@@ -30,6 +30,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import openmm as mm
+import openmm.app as app
 import openmm.unit as u
 
 from .errors import PathganInputError
@@ -168,11 +169,11 @@ class ConstantVelocityPull:
         self.resume(context, self.start_step, self.work_kcal_mol)
 
     # ------------------------------------------------------------------ reporter API
-    def describeNextReport(self, simulation) -> dict:  # noqa: N802 - OpenMM's reporter API
+    def describeNextReport(self, simulation: app.Simulation) -> dict:  # noqa: N802 - OpenMM's reporter API
         steps = self.update_interval - simulation.currentStep % self.update_interval
         return {"steps": steps, "periodic": None, "include": ["positions"]}
 
-    def report(self, simulation, state: mm.State) -> None:
+    def report(self, simulation: app.Simulation, state: mm.State) -> None:
         """Move the centre to its value at this step and add the work of the move."""
         self.step = simulation.currentStep
         d = self.distance_of(state.getPositions(asNumpy=True).value_in_unit(u.nanometer))
@@ -224,11 +225,11 @@ class PullDataReporter:
             self._writer.writerow(PULL_COLUMNS)
             self._file.flush()
 
-    def describeNextReport(self, simulation) -> dict:  # noqa: N802 - OpenMM's reporter API
+    def describeNextReport(self, simulation: app.Simulation) -> dict:  # noqa: N802 - OpenMM's reporter API
         steps = self.report_interval - simulation.currentStep % self.report_interval
         return {"steps": steps, "periodic": None, "include": []}
 
-    def report(self, simulation, state: mm.State) -> None:
+    def report(self, simulation: app.Simulation, state: mm.State) -> None:
         """Write one row (the pull must already have moved the centre at this step)."""
         self.write_row(simulation.currentStep, state.getTime().value_in_unit(u.picosecond))
 

@@ -220,14 +220,14 @@ class _FrameWriter:
         self._dcd = app.DCDFile(self._file, topology, dt_ps, firstStep=0, interval=interval, append=append)
         self.n_frames = self._dcd._modelCount
 
-    def describeNextReport(self, simulation) -> dict:  # noqa: N802 - OpenMM's reporter API
+    def describeNextReport(self, simulation: app.Simulation) -> dict:  # noqa: N802 - OpenMM's reporter API
         steps = self.interval - simulation.currentStep % self.interval
         return {"steps": steps, "periodic": False, "include": ["positions"]}
 
-    def report(self, simulation, state: mm.State) -> None:  # noqa: D102
+    def report(self, simulation: app.Simulation, state: mm.State) -> None:  # noqa: D102
         self.write(state.getPositions(asNumpy=True))
 
-    def write(self, positions) -> None:
+    def write(self, positions: u.Quantity) -> None:
         """Append one frame."""
         self._dcd.writeModel(positions)
         self.n_frames += 1
@@ -243,11 +243,11 @@ class _Checkpointer:
     def __init__(self, folder: Path, interval: int, pull: ConstantVelocityPull, frames: _FrameWriter) -> None:
         self.folder, self.interval, self.pull, self.frames = folder, interval, pull, frames
 
-    def describeNextReport(self, simulation) -> dict:  # noqa: N802 - OpenMM's reporter API
+    def describeNextReport(self, simulation: app.Simulation) -> dict:  # noqa: N802 - OpenMM's reporter API
         steps = self.interval - simulation.currentStep % self.interval
         return {"steps": steps, "periodic": None, "include": []}
 
-    def report(self, simulation, state: mm.State) -> None:  # noqa: D102
+    def report(self, simulation: app.Simulation, state: mm.State) -> None:  # noqa: D102
         save_checkpoint(self.folder, simulation, self.pull, self.frames.n_frames)
 
 

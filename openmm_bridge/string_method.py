@@ -255,7 +255,10 @@ class ZeroTemperatureString:
 
 
 def write_string_result(
-    result: StringResult, out: str | os.PathLike, topology=None, config: StringConfig | None = None
+    result: StringResult,
+    out: str | os.PathLike,
+    topology: mm.app.Topology | None = None,
+    config: StringConfig | None = None,
 ) -> Path:
     """``string.json`` (history, energies, cost, settings), ``string.npz`` (snapshots) and, with a
     topology, ``string.dcd`` + ``string.pdb`` (the final images); all atomic."""

@@ -431,7 +431,9 @@ def _write_prmtop(struct: parmed.Structure, path: Path) -> dict[str, str]:
     return {v: k for k, v in short.items()}
 
 
-def minimize_positions(system: mm.System, positions, tolerance_kj_mol_nm: float = 1.0) -> u.Quantity:
+def minimize_positions(
+    system: mm.System, positions: u.Quantity, tolerance_kj_mol_nm: float = 1.0
+) -> u.Quantity:
     """Energy-minimised copy of ``positions`` (nm) on OpenMM's Reference platform."""
     context = mm.Context(system, mm.VerletIntegrator(0.001), mm.Platform.getPlatformByName("Reference"))
     context.setPositions(positions)

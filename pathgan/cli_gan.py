@@ -6,8 +6,14 @@ import argparse
 import json
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from openmm_bridge.errors import PathganInputError
+
+if TYPE_CHECKING:
+    from openmm_bridge.system import MolecularSystem
+    from pathgan.config import TrainingConfig
+    from pathgan.data import ReferenceSet
 
 
 def _load_system(path: str | None, fallback: str | None, what: str):
@@ -21,7 +27,7 @@ def _load_system(path: str | None, fallback: str | None, what: str):
         return MolecularSystem.load(folder)
 
 
-def load_reference(sources: list[str], system, stride: int):
+def load_reference(sources: list[str], system: MolecularSystem, stride: int) -> ReferenceSet:
     """A :class:`~pathgan.data.ReferenceSet` from one pull folder or trajectory files."""
     from pathgan.data import ReferenceSet
 
@@ -57,7 +63,7 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def training_config(args: argparse.Namespace):
+def training_config(args: argparse.Namespace) -> TrainingConfig:
     """The :class:`~pathgan.config.TrainingConfig` of the options (preset, YAML, flags in that order)."""
     from pathgan.config import PRESETS, TrainingConfig
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from openmm_bridge.jarzynski import PullData
+    from openmm_bridge.steered_md import PullProtocol
 
 
 def add_smd(sub: argparse._SubParsersAction) -> None:
@@ -65,7 +70,7 @@ def add_smd(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def protocol_from_args(args: argparse.Namespace):
+def protocol_from_args(args: argparse.Namespace) -> PullProtocol:
     """The :class:`~openmm_bridge.steered_md.PullProtocol` of ``pathgan smd``'s options."""
     from openmm_bridge.steered_md import PullProtocol
 
@@ -171,7 +176,7 @@ def cmd_pmf(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compare_work(data, other_dir: Path, out: Path) -> None:
+def _compare_work(data: PullData, other_dir: Path, out: Path) -> None:
     """Mean work (kcal/mol) of two pull folders side by side, a table and ``work_compare.png``."""
 
     from openmm_bridge.jarzynski import load_work

@@ -32,7 +32,9 @@ def centre_on_mass(xyz_angstrom: np.ndarray, masses: np.ndarray) -> np.ndarray:
     return xyz_angstrom - com
 
 
-def random_rotations(n: int, generator: torch.Generator | None = None, dtype=torch.float64) -> torch.Tensor:
+def random_rotations(
+    n: int, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64
+) -> torch.Tensor:
     """``n`` rotation matrices (n, 3, 3), uniform over SO(3) (unit quaternions from a 4D normal)."""
     q = torch.randn(n, 4, generator=generator, dtype=dtype)
     q = q / q.norm(dim=1, keepdim=True)

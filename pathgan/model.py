@@ -129,7 +129,9 @@ class Generator(nn.Module):
             elif mean_structure is not None:
                 out.bias.copy_(mean_structure.reshape(-1).to(out.bias.dtype))
 
-    def sample_noise(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+    def sample_noise(
+        self, n: int, generator: torch.Generator | None = None, device: torch.device | str | None = None
+    ) -> torch.Tensor:
         """Standard normal z, shape (n, noise_dim)."""
         z = torch.randn(n, self.noise_dim, generator=generator)
         return z.to(device) if device is not None else z

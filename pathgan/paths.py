@@ -18,7 +18,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mdtraj as md
 import numpy as np
@@ -32,6 +32,9 @@ from openmm_bridge.trajio import mdtraj_topology
 from openmm_bridge.units import angstrom_to_nm, nm_to_angstrom
 
 from .model import kabsch_align
+
+if TYPE_CHECKING:
+    from .train import GAN
 
 
 @dataclass
@@ -58,7 +61,7 @@ def superpose_chain(frames: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
-def generate_path(gan, n_frames: int = 20, n_samples: int = 1, seed: int = 0) -> GeneratedPath:
+def generate_path(gan: GAN, n_frames: int = 20, n_samples: int = 1, seed: int = 0) -> GeneratedPath:
     """``n_samples`` paths of ``n_frames`` frames at evenly spaced t in [0, 1], energies by term.
 
     One batched generator call and one batched potential call for all frames.

@@ -26,7 +26,7 @@ def _view(xyz: np.ndarray) -> np.ndarray:
     return c @ vt.T
 
 
-def draw_structure(ax, frame: md.Trajectory, title: str = "") -> None:
+def draw_structure(ax: plt.Axes, frame: md.Trajectory, title: str = "") -> None:
     """Draw one frame (an mdtraj Trajectory of one frame) on a 2D axis, in Angstrom."""
     xyz = _view(frame.xyz[0] * 10.0)
     top = frame.topology

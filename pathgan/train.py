@@ -24,7 +24,7 @@ import csv
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,7 +82,9 @@ def check_fingerprint(saved: dict[str, Any], system: MolecularSystem, where: str
         )
 
 
-def reference_distance_table(reference: ReferenceSet, group_a, group_b, n_points: int = 51) -> np.ndarray:
+def reference_distance_table(
+    reference: ReferenceSet, group_a: list[int], group_b: list[int], n_points: int = 51
+) -> np.ndarray:
     """Mean end-to-end distance (A) of the reference frames at ``n_points`` evenly spaced t."""
     xyz, t, _ = reference.arrays()
     d = np.linalg.norm(xyz[:, group_b].mean(axis=1) - xyz[:, group_a].mean(axis=1), axis=-1)
@@ -327,7 +329,7 @@ class Trainer:
     def _rng(self, epoch: int) -> torch.Generator:
         return torch.Generator().manual_seed(1_000_003 * (self.config.seed + 1) + epoch)
 
-    def _clip_step(self, opt: torch.optim.Optimizer, params) -> None:
+    def _clip_step(self, opt: torch.optim.Optimizer, params: Iterable[torch.nn.Parameter]) -> None:
         if self.config.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip)
         opt.step()
