@@ -228,11 +228,14 @@ def mbar_pmf(
         log_den = np.log(n_k)[:, None] + f_k[:, None] - u_kn
         m = log_den.max(axis=0)
         log_w = -(m + np.log(np.exp(log_den - m).sum(axis=0)))
-        w = np.exp(log_w - log_w.max())
-        hist, _ = np.histogram(s_n, bins=edges, weights=w)
-        with np.errstate(divide="ignore"):
-            f = -np.log(hist / np.diff(edges))
-        f[~np.isfinite(f)] = np.nan
+        # per bin, -ln of the summed weights (log-sum-exp: weights span dozens of orders of
+        # magnitude, which np.histogram's cumulative sums would round away)
+        which = np.clip(np.searchsorted(edges, s_n, side="right") - 1, 0, len(edges) - 2)
+        f = np.full(len(edges) - 1, np.nan)
+        for b in np.unique(which):
+            lw = log_w[which == b]
+            top = lw.max()
+            f[b] = -(top + np.log(np.exp(lw - top).sum())) + np.log(edges[b + 1] - edges[b])
         return (f - np.nanmin(f)) * kt / 4.184
 
     pmf = estimate(samples)
