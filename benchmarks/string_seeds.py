@@ -25,7 +25,8 @@ import warnings
 import numpy as np
 
 from openmm_bridge.export import relax_on_path
-from openmm_bridge.string_method import StringConfig, ZeroTemperatureString, superpose
+from openmm_bridge.string_method import StringConfig, ZeroTemperatureString
+from openmm_bridge.superpose import superpose
 from openmm_bridge.system import MolecularSystem
 from pathgan.data import ReferenceSet
 from pathgan.paths import load_path

@@ -27,10 +27,11 @@ import torch
 
 from .errors import PathganInputError
 from .fileio import atomic_file
+from .jarzynski import kt_kcal_mol
 from .pathcv import S0_PARAMETER, PathCV, ensure_openmmtorch, path_cv_force
 from .platforms import get_platform
 from .system import MolecularSystem
-from .units import angstrom_to_nm
+from .units import KJ_PER_KCAL, angstrom_to_nm
 
 
 @dataclass
@@ -88,6 +89,23 @@ def _simulation(
     return mm.Context(system, integrator, platform, props), integrator
 
 
+def _prepare(
+    system: MolecularSystem,
+    frames_angstrom: np.ndarray,
+    atoms: list[int],
+    protocol: PathCVProtocol,
+    out: str | os.PathLike,
+    lam: float | None,
+) -> tuple[np.ndarray, PathCV, str, Path]:
+    """What a pull and umbrella windows share: checked settings, the path in nm, its CV, the MD System XML."""
+    protocol.validate()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    frames_nm = angstrom_to_nm(np.asarray(frames_angstrom, dtype=np.float64))
+    cv = PathCV(frames_nm, atoms, lam)
+    return frames_nm, cv, mm.XmlSerializer.serialize(system.md_system(protocol.constraints)), out
+
+
 class PathPull:
     """Reporter that moves ``pathcv_s0`` from 0 to 1 over ``n_steps`` and accumulates the work (kJ/mol)."""
 
@@ -119,12 +137,7 @@ def pull_along_path(
     import mdtraj as md
     from tqdm.auto import tqdm
 
-    protocol.validate()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    frames_nm = angstrom_to_nm(np.asarray(frames_angstrom, dtype=np.float64))
-    cv = PathCV(frames_nm, atoms, lam)
-    xml = mm.XmlSerializer.serialize(system.md_system(protocol.constraints))
+    frames_nm, cv, xml, out = _prepare(system, frames_angstrom, atoms, protocol, out, lam)
     context, integrator = _simulation(xml, frames_nm, atoms, cv.lam, protocol, 0.0, protocol.seed + 1)
     context.setPositions(frames_nm[0])
     context.applyConstraints(1e-6)
@@ -209,7 +222,7 @@ def mbar_pmf(
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         from pymbar import MBAR
 
-    kt = 0.0083144626 * temperature_k  # kJ/mol
+    kt = kt_kcal_mol(temperature_k) * KJ_PER_KCAL  # kJ/mol
     s0 = np.array([w["s0"] for w in windows])
     samples = [np.asarray(w["s"], dtype=np.float64) for w in windows]
     if any(len(x) == 0 for x in samples):
@@ -236,7 +249,7 @@ def mbar_pmf(
             lw = log_w[which == b]
             top = lw.max()
             f[b] = -(top + np.log(np.exp(lw - top).sum())) + np.log(edges[b + 1] - edges[b])
-        return (f - np.nanmin(f)) * kt / 4.184
+        return (f - np.nanmin(f)) * kt / KJ_PER_KCAL
 
     pmf = estimate(samples)
     rng = np.random.default_rng(seed)
@@ -266,12 +279,7 @@ def umbrella_along_path(
     """Umbrella windows at evenly spaced s0 through Dask, then MBAR; writes ``umbrella.json`` and ``pmf_s.png``."""
     from .execution import run_tasks
 
-    protocol.validate()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    frames_nm = angstrom_to_nm(np.asarray(frames_angstrom, dtype=np.float64))
-    cv = PathCV(frames_nm, atoms, lam)
-    xml = mm.XmlSerializer.serialize(system.md_system(protocol.constraints))
+    frames_nm, cv, xml, out = _prepare(system, frames_angstrom, atoms, protocol, out, lam)
     m = len(frames_nm)
     targets = np.linspace(0.0, 1.0, protocol.windows)
     tasks = [

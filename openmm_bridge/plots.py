@@ -12,6 +12,7 @@ import numpy as np  # noqa: E402
 
 from .fileio import atomic_file  # noqa: E402
 from .jarzynski import PMF  # noqa: E402
+from .units import kj_to_kcal  # noqa: E402
 
 
 def save_figure(fig: plt.Figure, path: str | os.PathLike, dpi: int = 120) -> None:
@@ -92,7 +93,7 @@ def plot_path_pull(csv_rows: np.ndarray, path: str | os.PathLike) -> None:
     a.plot([0, 1], [0, 1], "k--", lw=0.8)
     a.set_xlabel("s0 (restraint centre)")
     a.set_ylabel("s")
-    b.plot(csv_rows[:, 1], csv_rows[:, 4] / 4.184)
+    b.plot(csv_rows[:, 1], kj_to_kcal(csv_rows[:, 4]))
     b.set_xlabel("s0")
     b.set_ylabel("work (kcal/mol)")
     save_figure(fig, path)

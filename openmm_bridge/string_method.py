@@ -30,6 +30,7 @@ import openmm.unit as u
 from .errors import PathganInputError
 from .fileio import atomic_file
 from .platforms import get_platform
+from .superpose import align_chain
 from .units import ANGSTROM_PER_NM, KJ_PER_KCAL, angstrom_to_nm
 
 
@@ -60,23 +61,6 @@ class StringConfig:
                 f"string: projection must be 'perpendicular' or 'full', got {self.projection!r}"
             )
         get_platform(self.platform)
-
-
-def superpose(mobile: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """``mobile`` (n, 3) rotated and translated onto ``target`` (least squares, proper rotation)."""
-    mc, tc = mobile.mean(axis=0), target.mean(axis=0)
-    a, b = mobile - mc, target - tc
-    uu, _, vt = np.linalg.svd(a.T @ b)
-    d = np.sign(np.linalg.det(uu @ vt))
-    return a @ (uu @ np.diag([1.0, 1.0, d]) @ vt) + tc
-
-
-def align_chain(images: np.ndarray) -> np.ndarray:
-    """Each image superposed on the one before it (the first stays where it is)."""
-    out = [images[0]]
-    for img in images[1:]:
-        out.append(superpose(img, out[-1]))
-    return np.stack(out)
 
 
 def arc_length(images: np.ndarray) -> np.ndarray:

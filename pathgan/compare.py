@@ -102,8 +102,13 @@ def compare_path(
     reference: ReferenceSet,
     system: MolecularSystem,
     platform: str = "Reference",
+    reference_energies: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """All metrics of a path (t (n,), frames (n, n_atoms, 3) A) against ``reference``.
+
+    ``reference_energies``: OpenMM's energies by force of the reference frames (as
+    ``OpenMMEvaluator.energies`` gives them), to reuse when several paths are compared with
+    the same reference; computed here when not given.
 
     Returns a dict: ``summary`` (scalars, units in the key names), ``per_frame`` (lists)
     and ``arrays`` (the RMSD matrix and friends, for plots; not JSON).
@@ -142,7 +147,7 @@ def compare_path(
     contacts = closest_contact(xyz_angstrom, nonbonded_pairs(top))
     evaluator = OpenMMEvaluator(system.system, platform)
     e_gen = evaluator.energies(xyz_angstrom)
-    e_ref = evaluator.energies(ref_xyz)
+    e_ref = reference_energies if reference_energies is not None else evaluator.energies(ref_xyz)
 
     def at_same_t(values: np.ndarray) -> np.ndarray:
         return np.array([values[idx].mean() for idx in same_t_idx])

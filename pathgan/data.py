@@ -21,8 +21,7 @@ import torch
 
 from openmm_bridge.errors import PathganInputError
 from openmm_bridge.system import MolecularSystem
-from openmm_bridge.trajio import load_frames
-from openmm_bridge.units import nm_to_angstrom
+from openmm_bridge.trajio import frames_angstrom, load_frames
 
 
 def centre_on_mass(xyz_angstrom: np.ndarray, masses: np.ndarray) -> np.ndarray:
@@ -84,7 +83,7 @@ class ReferenceSet:
                 raise PathganInputError(
                     f"{p}: {traj.n_frames} frame(s) after stride {stride}; need at least 2"
                 )
-            frames.append(centre_on_mass(nm_to_angstrom(traj.xyz.astype(np.float64)), masses))
+            frames.append(centre_on_mass(frames_angstrom(traj), masses))
             sources.append(str(p))
         return cls(frames, sources, masses)
 

@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from openmm_bridge.superpose import superpose
+
 _ACTIVATIONS = {
     "sigmoid": nn.Sigmoid,
     "silu": nn.SiLU,
@@ -182,19 +184,9 @@ class Discriminator(nn.Module):
 
 
 # ---------------------------------------------------------------------- templates from data
-def kabsch_align(mobile: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """``mobile`` (n_atoms, 3) rotated and translated onto ``target`` (least-squares, no reflection)."""
-    mc, tc = mobile.mean(axis=0), target.mean(axis=0)
-    a, b = mobile - mc, target - tc
-    u, _, vt = np.linalg.svd(a.T @ b)
-    d = np.sign(np.linalg.det(u @ vt))
-    rot = u @ np.diag([1.0, 1.0, d]) @ vt
-    return a @ rot + tc
-
-
 def rmsd_after_alignment(a: np.ndarray, b: np.ndarray) -> float:
     """RMSD (same units) between two (n_atoms, 3) structures after optimal superposition."""
-    return float(np.sqrt(((kabsch_align(a, b) - b) ** 2).sum(axis=1).mean()))
+    return float(np.sqrt(((superpose(a, b) - b) ** 2).sum(axis=1).mean()))
 
 
 def template_frames(
@@ -221,5 +213,5 @@ def template_frames(
         frames = xyz[idx]
         cost = [sum(rmsd_after_alignment(f, g) for g in frames) for f in frames]
         medoid = frames[int(np.argmin(cost))].astype(np.float64)
-        out.append(kabsch_align(medoid, out[-1]) if out else medoid - medoid.mean(axis=0))
+        out.append(superpose(medoid, out[-1]) if out else medoid - medoid.mean(axis=0))
     return np.stack(out)

@@ -27,11 +27,10 @@ import torch
 from openmm_bridge.errors import PathganInputError
 from openmm_bridge.fileio import atomic_directory
 from openmm_bridge.provenance import versions
+from openmm_bridge.superpose import align_chain
 from openmm_bridge.system import MolecularSystem
 from openmm_bridge.trajio import mdtraj_topology
-from openmm_bridge.units import angstrom_to_nm, nm_to_angstrom
-
-from .model import kabsch_align
+from openmm_bridge.units import angstrom_to_nm
 
 if TYPE_CHECKING:
     from .train import GAN
@@ -52,14 +51,6 @@ class GeneratedPath:
         return len(self.t)
 
 
-def superpose_chain(frames: np.ndarray) -> np.ndarray:
-    """Each frame (n_frames, n_atoms, 3) superposed on the previous one; the first centred."""
-    out = [frames[0] - frames[0].mean(axis=0)]
-    for f in frames[1:]:
-        out.append(kabsch_align(f, out[-1]))
-    return np.stack(out)
-
-
 @torch.no_grad()
 def generate_path(gan: GAN, n_frames: int = 20, n_samples: int = 1, seed: int = 0) -> GeneratedPath:
     """``n_samples`` paths of ``n_frames`` frames at evenly spaced t in [0, 1], energies by term.
@@ -76,7 +67,7 @@ def generate_path(gan: GAN, n_frames: int = 20, n_samples: int = 1, seed: int = 
     xyz = gan.generate(tt, rng)
     energies = gan.potential(xyz, tt.to(xyz.dtype).to(xyz.device))
     xyz_np = xyz.double().cpu().numpy().reshape(n_samples, n_frames, -1, 3)
-    xyz_np = np.stack([superpose_chain(s) for s in xyz_np])
+    xyz_np = np.stack([align_chain(s - s[0].mean(axis=0)) for s in xyz_np])  # first frame centred
     e = {k: v.double().cpu().numpy().reshape(n_samples, n_frames) for k, v in energies.items()}
     return GeneratedPath(t.numpy(), xyz_np, e, {"seed": seed, "n_samples": n_samples})
 
@@ -119,7 +110,7 @@ def load_path(folder_or_file: str | os.PathLike, system: MolecularSystem) -> tup
     A pathgan path folder gives its own t; any other trajectory mdtraj reads (atoms
     checked against ``system``) gets t evenly spaced over its frames.
     """
-    from openmm_bridge.trajio import load_frames
+    from openmm_bridge.trajio import frames_angstrom, load_frames
 
     p = Path(folder_or_file)
     if p.is_dir():
@@ -135,4 +126,4 @@ def load_path(folder_or_file: str | os.PathLike, system: MolecularSystem) -> tup
         if traj.n_frames < 2:
             raise PathganInputError(f"{p}: a path needs at least 2 frames, got {traj.n_frames}")
         t = np.linspace(0.0, 1.0, traj.n_frames)
-    return t, nm_to_angstrom(traj.xyz.astype(np.float64))
+    return t, frames_angstrom(traj)

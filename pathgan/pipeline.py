@@ -350,18 +350,22 @@ class Pipeline:
         plot_string(result.history, folder / "string.png", "zero-temperature string")
 
     def _stage_compare(self, folder: Path) -> None:
+        from openmm_bridge.energies import OpenMMEvaluator
+
         from .compare import compare_path, write_comparison
         from .data import ReferenceSet
         from .paths import load_path
 
         system = self._system()
         reference = ReferenceSet.from_smd(self.out / "smd", system, self.config["compare"]["stride"])
+        # both paths are judged against the same reference frames: their OpenMM energies once
+        reference_energies = OpenMMEvaluator(system.system).energies(reference.arrays()[0])
         for name, source in (
             ("generated", self.out / "path"),
             ("refined", self.out / "refine" / "string.dcd"),
         ):
             t, xyz = load_path(source, system)
-            result = compare_path(t, xyz, reference, system)
+            result = compare_path(t, xyz, reference, system, reference_energies=reference_energies)
             write_comparison(result, folder / name, {"path": str(source)})
 
     def _stage_pathcv(self, folder: Path) -> None:

@@ -241,10 +241,10 @@ def _folder_of(system: MolecularSystem) -> str | None:
 
 
 def _mean_structure(xyz: np.ndarray) -> np.ndarray:
-    from .model import kabsch_align
+    from openmm_bridge.superpose import superpose
 
     ref = xyz[0] - xyz[0].mean(axis=0)
-    return np.mean([kabsch_align(x, ref) for x in xyz[:: max(len(xyz) // 200, 1)]], axis=0)
+    return np.mean([superpose(x, ref) for x in xyz[:: max(len(xyz) // 200, 1)]], axis=0)
 
 
 def load_model(path: str | os.PathLike, system: MolecularSystem, device: str | None = None) -> GAN:

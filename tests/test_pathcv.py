@@ -10,7 +10,8 @@ import torch
 
 from openmm_bridge.errors import PathganInputError
 from openmm_bridge.pathcv import PathCV, PathCVBias, default_atoms, path_cv_force, path_cv_values
-from openmm_bridge.string_method import align_chain, reparametrize
+from openmm_bridge.string_method import reparametrize
+from openmm_bridge.superpose import align_chain
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from test_train import tiny
 
 from openmm_bridge.errors import PathganInputError
 from openmm_bridge.system import MolecularSystem
-from pathgan.paths import generate_path, load_path, superpose_chain, write_path
+from pathgan.paths import generate_path, load_path, write_path
 from pathgan.train import GAN, PullSpec
 
 
@@ -53,15 +53,6 @@ def test_same_seed_same_path(gan):
     a = generate_path(gan, 4, seed=3)
     b = generate_path(gan, 4, seed=3)
     np.testing.assert_array_equal(a.xyz, b.xyz)
-
-
-def test_superpose_chain_removes_rigid_motion():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(10, 3))
-    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
-    q *= np.sign(np.linalg.det(q))
-    chain = superpose_chain(np.stack([x, x @ q.T + 3.0]))
-    np.testing.assert_allclose(chain[1], chain[0], atol=1e-10)
 
 
 def test_bad_paths(gan, deca, tmp_path):

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import mdtraj as md
@@ -44,19 +43,10 @@ SEED = 7
 
 
 @pytest.fixture(scope="module")
-def system_dir(deca, tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("sys") / "deca"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        deca.save(folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def pulled(system_dir, tmp_path_factory) -> tuple[Path, list[dict]]:
+def pulled(deca_dir, tmp_path_factory) -> tuple[Path, list[dict]]:
     """Two replicas on a local Dask cluster of 2 worker processes."""
     out = tmp_path_factory.mktemp("smd") / "pull"
-    results = run_pull(system_dir, out, 2, PROTOCOL, base_seed=SEED, n_workers=2, progress=False)
+    results = run_pull(deca_dir, out, 2, PROTOCOL, base_seed=SEED, n_workers=2, progress=False)
     return out, results
 
 
@@ -107,12 +97,12 @@ def test_work_recomputed_from_saved_distances_and_centres(pulled):
         assert abs(w[-1]) > 5.0  # a real amount of work was done
 
 
-def test_same_seed_reproduces_the_trajectory_in_process(pulled, system_dir, tmp_path):
+def test_same_seed_reproduces_the_trajectory_in_process(pulled, deca_dir, tmp_path):
     """Replica 0 again, in this process (no Dask), with its recorded seed: the same frames."""
     out, _ = pulled
     manifest = json.loads((out / "smd.json").read_text())
     again = tmp_path / "again"
-    run_replica(str(system_dir), manifest["protocol"], manifest["seeds"][0], str(again), 0)
+    run_replica(str(deca_dir), manifest["protocol"], manifest["seeds"][0], str(again), 0)
     np.testing.assert_array_equal(
         md.load_dcd(str(replica_dir(again, 0) / "trajectory.dcd"), top=str(out / "start.pdb")).xyz,
         _frames(out, 0).xyz,
@@ -120,10 +110,10 @@ def test_same_seed_reproduces_the_trajectory_in_process(pulled, system_dir, tmp_
     assert (replica_dir(again, 0) / "pull.csv").read_text() == (replica_dir(out, 0) / "pull.csv").read_text()
 
 
-def test_killed_run_resumes_without_losing_or_duplicating(pulled, system_dir, tmp_path):
+def test_killed_run_resumes_without_losing_or_duplicating(pulled, deca_dir, tmp_path):
     out_ref, _ = pulled
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "pathgan.cli", "smd", "--system", str(system_dir), "--out", str(out)]
+    cmd = [sys.executable, "-m", "pathgan.cli", "smd", "--system", str(deca_dir), "--out", str(out)]
     cmd += ["--replicas", "2", "--seed", str(SEED), "--workers", "2", "--quiet"]
     cmd += ["--length-ps", "40", "--c0", "14", "--c1", "22", "--k", "5", "--minimize-steps", "50"]
     cmd += ["--checkpoint-interval", "2000"]
@@ -148,7 +138,7 @@ def test_killed_run_resumes_without_losing_or_duplicating(pulled, system_dir, tm
     )
     assert len(list(out.glob("replica_*"))) < 2  # killed part-way
     # Run again: it resumes and completes.
-    results = run_pull(system_dir, out, 2, PROTOCOL, base_seed=SEED, n_workers=2, progress=False)
+    results = run_pull(deca_dir, out, 2, PROTOCOL, base_seed=SEED, n_workers=2, progress=False)
     assert sorted(r["index"] for r in results) == [0, 1]
     assert any(r["resumed_from_step"] > 0 for r in results)
     assert not list(out.glob(".replica_*")) and len(list(out.glob("replica_*"))) == 2
@@ -162,14 +152,14 @@ def test_killed_run_resumes_without_losing_or_duplicating(pulled, system_dir, tm
         ).read_text()
 
 
-def test_rerun_keeps_finished_replicas_and_rejects_another_protocol(pulled, system_dir):
+def test_rerun_keeps_finished_replicas_and_rejects_another_protocol(pulled, deca_dir):
     out, results = pulled
     stamp = (replica_dir(out, 0) / "trajectory.dcd").stat().st_mtime_ns
-    assert run_replica(str(system_dir), PROTOCOL.to_dict(), 0, str(out), 0) == results[0]
+    assert run_replica(str(deca_dir), PROTOCOL.to_dict(), 0, str(out), 0) == results[0]
     assert (replica_dir(out, 0) / "trajectory.dcd").stat().st_mtime_ns == stamp
     other = PullProtocol(**{**PROTOCOL.to_dict(), "k_kcal_mol_a2": 2.0})
     with pytest.raises(PathganInputError, match=r"another protocol.*k_kcal_mol_a2.*\(5\.0, 2\.0\)"):
-        prepare_pull(system_dir, out, 2, other, base_seed=SEED)
+        prepare_pull(deca_dir, out, 2, other, base_seed=SEED)
 
 
 def test_truncate_dcd(pulled, tmp_path):
@@ -193,7 +183,7 @@ def test_truncate_dcd(pulled, tmp_path):
         ({"frame_interval_steps": 55}, "not a multiple"),
     ],
 )
-def test_bad_protocols_raise_clear_errors(system_dir, tmp_path, change, message):
+def test_bad_protocols_raise_clear_errors(deca_dir, tmp_path, change, message):
     bad = PullProtocol(**{**PROTOCOL.to_dict(), **change})
     with pytest.raises(PathganInputError, match=message):
-        prepare_pull(system_dir, tmp_path / "bad", 1, bad)
+        prepare_pull(deca_dir, tmp_path / "bad", 1, bad)
