@@ -2,10 +2,17 @@
 
 The backbone (N, CA, C, O) is placed atom by atom with the natural extension
 reference frame (NeRF) from standard bond lengths and angles and the requested
-phi/psi/omega.  Side chains, terminal oxygens and caps' missing atoms are then
-added by PDBFixer from its residue templates, and hydrogens by OpenMM's
-``Modeller.addHydrogens`` for the chosen force field, so no structure file is
-shipped or downloaded.
+phi/psi/omega. Each side chain is PDBFixer's residue template (an L-amino acid)
+moved rigidly onto the residue's own N, CA and C by a proper rotation, so every
+residue keeps the template's configuration at CA (and at CB of Thr and Ile) and
+proline's ring closes on its own N. A free C-terminus gets its OXT in the carboxylate
+plane; hydrogens come from OpenMM's ``Modeller.addHydrogens`` for the chosen force
+field. No structure file is shipped or downloaded, and the result is checked with
+:mod:`.stereochemistry` before it is returned.
+
+Builder version 1 let PDBFixer place the side chains: its superposition does not
+exclude reflections, and with only N, CA, C and O to fit, it mirrored the side chain
+of some residues (all alanines of deca-alanine): D-residues. Version 2 is this module.
 """
 
 from __future__ import annotations
@@ -19,6 +26,12 @@ import openmm.app as app
 import openmm.unit as u
 
 from .errors import PathganInputError
+from .stereochemistry import check_structure, dihedral_deg, template_heavy_atoms
+from .superpose import kabsch_transform
+
+#: Version of the builder, part of every built system's metadata and of the pipeline's stage keys
+#: (version 1 made D-residues; see the module docstring).
+BUILDER_VERSION: int = 2
 
 #: One-letter to three-letter codes of the standard residues the builder accepts.
 THREE_LETTER: dict[str, str] = {
@@ -127,8 +140,29 @@ def backbone_coordinates(
     return out
 
 
-def _backbone_pdb(residues: list[str], caps: bool, phi_deg: float, psi_deg: float) -> str:
-    """PDB text of the heavy backbone atoms (plus cap carbons) for PDBFixer."""
+#: Bond length C-OXT and angle CA-C-OXT of a free carboxylate (Angstrom, degrees).
+_C_OXT, _CA_C_OXT = 1.25, 117.0
+
+
+def side_chain(resname: str, n: np.ndarray, ca: np.ndarray, c: np.ndarray) -> dict[str, np.ndarray]:
+    """Heavy side-chain atoms of ``resname`` (Angstrom, by name) placed on a residue's N, CA and C.
+
+    PDBFixer's template of the residue (an L-amino acid) is moved rigidly, by the proper
+    rotation that best superposes its N, CA, C on the given ones, so its configuration at
+    every stereocentre is kept. Glycine has no side chain (an empty dict).
+    """
+    template = template_heavy_atoms(resname)
+    frame = ("N", "CA", "C")
+    rotation, translation = kabsch_transform(np.stack([template[a] for a in frame]), np.stack([n, ca, c]))
+    return {
+        name: xyz @ rotation + translation
+        for name, xyz in template.items()
+        if name not in (*frame, "O", "OXT")
+    }
+
+
+def _heavy_atom_pdb(residues: list[str], caps: bool, phi_deg: float, psi_deg: float) -> str:
+    """PDB text of every heavy atom: backbone from internal coordinates, side chains from templates."""
     names = (["ACE"] + residues + ["NME"]) if caps else list(residues)
     xyz = backbone_coordinates(len(names), phi_deg, psi_deg)
     lines: list[str] = []
@@ -158,6 +192,12 @@ def _backbone_pdb(residues: list[str], caps: bool, phi_deg: float, psi_deg: floa
             atom("CA", resname, resid, ca)
             atom("C", resname, resid, c)
             atom("O", resname, resid, o)
+            for name, pos in side_chain(resname, n, ca, c).items():
+                atom(name, resname, resid, pos)
+            if not caps and i == len(names) - 1:
+                # the second carboxylate oxygen: in the plane of N, CA, C, O, opposite O
+                psi_o = float(dihedral_deg(np.stack([n, ca, c, o]), 0, 1, 2, 3))
+                atom("OXT", resname, resid, place_atom(n, ca, c, _C_OXT, _CA_C_OXT, psi_o + 180.0))
     lines += ["TER", "END"]
     return "\n".join(lines) + "\n"
 
@@ -170,7 +210,7 @@ def build_peptide(
     psi_deg: float = HELIX_PSI_DEG,
     seed: int = 1,
 ) -> tuple[app.Topology, u.Quantity]:
-    """Topology and positions (nm) of a peptide with all atoms, from its sequence.
+    """Topology and positions (nm) of a peptide of L-amino acids with all atoms, from its sequence.
 
     Parameters
     ----------
@@ -184,28 +224,27 @@ def build_peptide(
     phi_deg, psi_deg
         Backbone dihedrals of every residue (default: ideal alpha-helix).
     seed
-        Seed of the placement of missing heavy atoms and hydrogens, so the same
-        sequence always gives the same coordinates (OpenMM reads 0 as "random").
+        Seed of the placement of hydrogens, so the same sequence always gives the same
+        coordinates.
+
+    Raises :class:`PathganInputError` if the built structure fails the stereochemistry
+    check (an L-residue came out inverted, or a peptide bond cis): a builder bug, never
+    silently returned.
     """
     import openmm as mm
-    from pdbfixer import PDBFixer
 
     residues = parse_sequence(sequence)
-    # The Reference platform makes the small placement minimisations reproducible
-    # (the multithreaded CPU platform sums forces in a varying order).
-    reference = mm.Platform.getPlatformByName("Reference")
-    pdb_text = _backbone_pdb(residues, caps, phi_deg, psi_deg)
-    fixer = PDBFixer(pdbfile=io.StringIO(pdb_text), platform=reference)
-    fixer.findMissingResidues()
-    fixer.missingResidues = {}
-    fixer.findMissingAtoms()
-    fixer.addMissingAtoms(seed=seed)
-    modeller = app.Modeller(fixer.topology, fixer.positions)
-    # addHydrogens starts hydrogens at positions drawn from Python's global RNG.
+    pdb = app.PDBFile(io.StringIO(_heavy_atom_pdb(residues, caps, phi_deg, psi_deg)))
+    modeller = app.Modeller(pdb.topology, pdb.positions)
+    # addHydrogens starts hydrogens at positions drawn from Python's global RNG; the
+    # Reference platform makes its small minimisation reproducible.
     state = random.getstate()
     random.seed(seed)
     try:
-        modeller.addHydrogens(forcefield, pH=7.0, platform=reference)
+        modeller.addHydrogens(forcefield, pH=7.0, platform=mm.Platform.getPlatformByName("Reference"))
     finally:
         random.setstate(state)
+    report = check_structure(modeller.topology, np.asarray(modeller.positions.value_in_unit(u.angstrom)))
+    if not report.passed:
+        raise PathganInputError(f"builder: sequence {sequence}: {'; '.join(report.problems())}")
     return modeller.topology, modeller.positions

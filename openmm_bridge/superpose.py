@@ -5,13 +5,23 @@ from __future__ import annotations
 import numpy as np
 
 
+def kabsch_transform(mobile: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rotation (3, 3) and translation (3,) with ``mobile @ rotation + translation`` closest to ``target``.
+
+    Least squares over the (n, 3) points; the rotation is proper (determinant +1), so a
+    structure is never mirrored, however few or coplanar the points.
+    """
+    mc, tc = mobile.mean(axis=0), target.mean(axis=0)
+    uu, _, vt = np.linalg.svd((mobile - mc).T @ (target - tc))
+    d = np.sign(np.linalg.det(uu @ vt)) or 1.0
+    rotation = uu @ np.diag([1.0, 1.0, d]) @ vt
+    return rotation, tc - mc @ rotation
+
+
 def superpose(mobile: np.ndarray, target: np.ndarray) -> np.ndarray:
     """``mobile`` (n, 3) rotated and translated onto ``target`` (least squares, proper rotation)."""
-    mc, tc = mobile.mean(axis=0), target.mean(axis=0)
-    a, b = mobile - mc, target - tc
-    uu, _, vt = np.linalg.svd(a.T @ b)
-    d = np.sign(np.linalg.det(uu @ vt))
-    return a @ (uu @ np.diag([1.0, 1.0, d]) @ vt) + tc
+    rotation, translation = kabsch_transform(mobile, target)
+    return mobile @ rotation + translation
 
 
 def align_chain(images: np.ndarray) -> np.ndarray:

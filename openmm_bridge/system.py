@@ -25,10 +25,16 @@ import openmm.unit as u
 import parmed
 
 from . import torchmd_input
-from .builder import build_peptide
+from .builder import BUILDER_VERSION, build_peptide
 from .errors import PathganInputError
 from .fileio import atomic_directory
 from .provenance import versions
+from .stereochemistry import CHECKER, StereoReport, check_structure
+
+
+class StereochemistryWarning(UserWarning):
+    """A system with D-residues or cis peptide bonds that the user has not accepted."""
+
 
 #: The force field of the embedded default (AMBER ff14SB, as OpenMM ships it).
 DEFAULT_FORCEFIELD: tuple[str, ...] = ("amber14-all.xml",)
@@ -120,6 +126,22 @@ class MolecularSystem:
             raise PathganInputError(
                 f"{self.source}: NaN or infinite coordinates at atoms {bad[:10].tolist()}"
             )
+        accepted = self.metadata.get("stereochemistry", {}).get("accepted", {})
+        self.stereochemistry: StereoReport = check_structure(
+            self.topology,
+            self.positions_angstrom(),
+            allow_d_residues=accepted.get("d_residues", False),
+            allow_cis_peptides=accepted.get("cis_peptides", False),
+        )
+        self.metadata["stereochemistry"] = self.stereochemistry.to_dict()
+        if not self.stereochemistry.passed:
+            warnings.warn(
+                f"{self.source}: {'; '.join(self.stereochemistry.problems())}. If you mean them, accept them "
+                "(allow_d_residues / allow_cis_peptides, or pathgan build --allow-d-residues / "
+                "--allow-cis-peptides); pathgan refuses to read a system folder that fails this check.",
+                StereochemistryWarning,
+                stacklevel=3,
+            )
         torchmd_input.complete_14_torsions(self.structure)
         missing = torchmd_input.unsupported_terms(self.structure)
         if missing:
@@ -139,7 +161,7 @@ class MolecularSystem:
         minimize: bool = True,
         minimize_tolerance_kj_mol_nm: float = 1.0,
     ) -> MolecularSystem:
-        """A peptide as an ideal alpha-helix from its sequence (see :mod:`.builder`).
+        """A peptide of L-amino acids as an ideal alpha-helix from its sequence (see :mod:`.builder`).
 
         With ``minimize`` (default) the positions are energy-minimised in vacuum
         with OpenMM's ``LocalEnergyMinimizer`` to the given tolerance.
@@ -153,6 +175,7 @@ class MolecularSystem:
         meta = {
             "source": f"sequence {sequence}",
             "builder": {
+                "version": BUILDER_VERSION,
                 "sequence": sequence,
                 "caps": "ACE/NME" if caps else "free (charged) termini",
                 "phi_deg": -57.0,
@@ -166,9 +189,18 @@ class MolecularSystem:
 
     @classmethod
     def from_pdb(
-        cls, pdb: str | os.PathLike, forcefield_files: tuple[str, ...] | list[str]
+        cls,
+        pdb: str | os.PathLike,
+        forcefield_files: tuple[str, ...] | list[str],
+        allow_d_residues: bool = False,
+        allow_cis_peptides: bool = False,
     ) -> MolecularSystem:
-        """A system from a PDB file and OpenMM force-field XML files (AMBER-style)."""
+        """A system from a PDB file and OpenMM force-field XML files (AMBER-style).
+
+        ``allow_d_residues`` / ``allow_cis_peptides``: accept (and record) D-residues or cis
+        peptide bonds that the structure has on purpose; otherwise they fail the
+        stereochemistry check (a warning now, a refusal when the saved folder is read).
+        """
         pdb = _existing(pdb, "PDB file")
         forcefield = app.ForceField(*forcefield_files)
         pdbfile = app.PDBFile(str(pdb))
@@ -178,11 +210,18 @@ class MolecularSystem:
             raise PathganInputError(f"{pdb}: {err}") from err
         struct = _structure_from_forcefield(forcefield, pdbfile.topology, system, pdbfile.positions)
         meta = {"source": str(pdb), "forcefield": list(forcefield_files)}
+        meta.update(_accepted(allow_d_residues, allow_cis_peptides))
         return cls(pdbfile.topology, system, pdbfile.positions, struct, "amber", meta)
 
     @classmethod
-    def from_amber(cls, prmtop: str | os.PathLike, inpcrd: str | os.PathLike) -> MolecularSystem:
-        """A system from AMBER prmtop and inpcrd (or rst7) files."""
+    def from_amber(
+        cls,
+        prmtop: str | os.PathLike,
+        inpcrd: str | os.PathLike,
+        allow_d_residues: bool = False,
+        allow_cis_peptides: bool = False,
+    ) -> MolecularSystem:
+        """A system from AMBER prmtop and inpcrd (or rst7) files (``allow_*``: see :meth:`from_pdb`)."""
         prmtop, inpcrd = _existing(prmtop, "prmtop"), _existing(inpcrd, "coordinate file")
         top = app.AmberPrmtopFile(str(prmtop))
         crd = app.AmberInpcrdFile(str(inpcrd))
@@ -193,6 +232,7 @@ class MolecularSystem:
         system = _create_vacuum_system(top)
         struct = parmed.load_file(str(prmtop))
         meta = {"source": str(prmtop), "coordinates": str(inpcrd)}
+        meta.update(_accepted(allow_d_residues, allow_cis_peptides))
         return cls(top.topology, system, crd.positions, struct, "amber", meta)
 
     @classmethod
@@ -201,8 +241,13 @@ class MolecularSystem:
         psf: str | os.PathLike,
         parameter_files: list[str | os.PathLike],
         coordinates: str | os.PathLike,
+        allow_d_residues: bool = False,
+        allow_cis_peptides: bool = False,
     ) -> MolecularSystem:
-        """A system from a CHARMM psf, parameter/topology files (prm, rtf, str) and coordinates (pdb or crd)."""
+        """A system from a CHARMM psf, parameter/topology files (prm, rtf, str) and coordinates (pdb or crd).
+
+        ``allow_*``: see :meth:`from_pdb`.
+        """
         psf = _existing(psf, "psf")
         files = [str(_existing(p, "CHARMM parameter file")) for p in parameter_files]
         coordinates = _existing(coordinates, "coordinate file")
@@ -222,6 +267,7 @@ class MolecularSystem:
         struct = parmed.load_file(str(psf))
         struct.load_parameters(parmed.charmm.CharmmParameterSet(*files))
         meta = {"source": str(psf), "parameters": files, "coordinates": str(coordinates)}
+        meta.update(_accepted(allow_d_residues, allow_cis_peptides))
         return cls(psffile.topology, system, positions, struct, "charmm", meta)
 
     # ------------------------------------------------------------------ folder I/O
@@ -282,9 +328,16 @@ class MolecularSystem:
             else:
                 struct = parmed.load_file(str(_existing(folder / _PRMTOP, "prmtop")))
                 _rename_atom_types(struct, meta.get("prmtop_atom_types", {}))
+        _check_stereo_record(folder, meta)
         meta.pop("versions", None)
         meta["loaded_from"] = str(folder)
-        return cls(pdb.topology, system, pdb.positions, struct, kind, meta)
+        loaded = cls(pdb.topology, system, pdb.positions, struct, kind, meta)
+        if not loaded.stereochemistry.passed:  # the structure no longer matches its record
+            raise PathganInputError(
+                f"{folder}: fails the stereochemistry check ({'; '.join(loaded.stereochemistry.problems())}); "
+                f"{_rebuild_hint(folder, meta)}"
+            )
+        return loaded
 
     # ------------------------------------------------------------------ derived views
     @property
@@ -367,6 +420,53 @@ class MolecularSystem:
             return None
         xyz = self.positions_angstrom()
         return float(np.linalg.norm(xyz[i] - xyz[j]))
+
+
+def _accepted(allow_d_residues: bool, allow_cis_peptides: bool) -> dict[str, Any]:
+    """Metadata entry of what the user accepted in the stereochemistry check."""
+    return {
+        "stereochemistry": {
+            "accepted": {"d_residues": bool(allow_d_residues), "cis_peptides": bool(allow_cis_peptides)}
+        }
+    }
+
+
+def _rebuild_hint(folder: Path, meta: dict[str, Any]) -> str:
+    """How to rebuild a system folder, from what its metadata says it was made of."""
+    builder = meta.get("builder")
+    if builder:
+        termini = " --free-termini" if builder.get("caps", "").startswith("free") else ""
+        return f"rebuild it: pathgan build --sequence {builder.get('sequence')}{termini} --out {folder}"
+    source = meta.get("source", "YOUR_FILE")
+    if meta.get("kind") == "charmm":
+        how = f"--psf {source} --charmm-params {' '.join(meta.get('parameters', []))} --coordinates {meta.get('coordinates')}"
+    elif "coordinates" in meta:
+        how = f"--prmtop {source} --inpcrd {meta['coordinates']}"
+    else:
+        how = f"--pdb {source} --forcefield {' '.join(meta.get('forcefield', []))}"
+    return (
+        f"rebuild it: pathgan build {how} --out {folder} (add --allow-d-residues / --allow-cis-peptides "
+        "if the structure has them on purpose)"
+    )
+
+
+def _check_stereo_record(folder: Path, meta: dict[str, Any]) -> None:
+    """Refuse a system folder without a passed stereochemistry record (made before the check existed)."""
+    record = meta.get("stereochemistry")
+    if not isinstance(record, dict) or record.get("checker") != CHECKER:
+        raise PathganInputError(
+            f"{folder}: no stereochemistry record: the folder was written before pathgan checked chirality "
+            f"and cis peptide bonds (builder version 1 made D-residues); {_rebuild_hint(folder, meta)}"
+        )
+    if not record.get("passed"):
+        raise PathganInputError(
+            f"{folder}: failed the stereochemistry check when it was built "
+            f"({'; '.join(StereoReport(**{k: record[k] for k in _REPORT_KEYS}).problems())}); "
+            f"{_rebuild_hint(folder, meta)}"
+        )
+
+
+_REPORT_KEYS = ("n_centres", "n_peptide_bonds", "inverted", "cis", "cis_proline", "accepted")
 
 
 class _ForceFieldCreator:

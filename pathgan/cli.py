@@ -44,6 +44,16 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--no-minimize", action="store_true", help="keep the ideal geometry (no energy minimisation)"
     )
+    p.add_argument(
+        "--allow-d-residues",
+        action="store_true",
+        help="accept D-residues (inverted stereocentres) in --pdb/--prmtop/--psf input; recorded in the metadata",
+    )
+    p.add_argument(
+        "--allow-cis-peptides",
+        action="store_true",
+        help="accept cis peptide bonds not before a proline; recorded in the metadata",
+    )
 
 
 def _add_energy(sub: argparse._SubParsersAction) -> None:
@@ -121,26 +131,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------------- build
 def cmd_build(args: argparse.Namespace) -> int:
-    from openmm_bridge.system import DECA_ALANINE, DEFAULT_FORCEFIELD, MolecularSystem
+    from openmm_bridge.system import DECA_ALANINE, DEFAULT_FORCEFIELD, MolecularSystem, StereochemistryWarning
     from openmm_bridge.trajio import mdtraj_topology
 
     sources = [s for s in (args.sequence, args.pdb, args.prmtop, args.psf) if s]
     if len(sources) > 1:
         raise PathganInputError("give one source: --sequence, --pdb, --prmtop or --psf")
     ff = tuple(args.forcefield) if args.forcefield else DEFAULT_FORCEFIELD
-    if args.pdb:
-        system = MolecularSystem.from_pdb(args.pdb, ff)
-    elif args.prmtop:
-        if not args.inpcrd:
-            raise PathganInputError("--prmtop needs --inpcrd")
-        system = MolecularSystem.from_amber(args.prmtop, args.inpcrd)
-    elif args.psf:
-        if not (args.charmm_params and args.coordinates):
-            raise PathganInputError("--psf needs --charmm-params and --coordinates")
-        system = MolecularSystem.from_charmm(args.psf, args.charmm_params, args.coordinates)
-    else:
-        system = MolecularSystem.from_sequence(
-            args.sequence or DECA_ALANINE, ff, caps=not args.free_termini, minimize=not args.no_minimize
+    accept = {"allow_d_residues": args.allow_d_residues, "allow_cis_peptides": args.allow_cis_peptides}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StereochemistryWarning)  # reported below, with the other checks
+        if args.pdb:
+            system = MolecularSystem.from_pdb(args.pdb, ff, **accept)
+        elif args.prmtop:
+            if not args.inpcrd:
+                raise PathganInputError("--prmtop needs --inpcrd")
+            system = MolecularSystem.from_amber(args.prmtop, args.inpcrd, **accept)
+        elif args.psf:
+            if not (args.charmm_params and args.coordinates):
+                raise PathganInputError("--psf needs --charmm-params and --coordinates")
+            system = MolecularSystem.from_charmm(args.psf, args.charmm_params, args.coordinates, **accept)
+        else:
+            system = MolecularSystem.from_sequence(
+                args.sequence or DECA_ALANINE, ff, caps=not args.free_termini, minimize=not args.no_minimize
+            )
+    stereo = system.stereochemistry
+    if not stereo.passed:
+        raise PathganInputError(
+            f"{system.source}: stereochemistry check {stereo.summary()}. Nothing was written. If the structure "
+            "has them on purpose, pass --allow-d-residues and/or --allow-cis-peptides"
         )
     out = system.save(args.out)
 
@@ -158,6 +177,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     print(
         f"DSSP        {''.join(c if c != 'NA' else '-' for c in codes)}  ({n_helix}/{int(protein.sum())} residues helix)"
     )
+    print(f"stereo      {stereo.summary()}")
     e2e = system.end_to_end_distance_angstrom()
     if e2e is not None:
         i, j = system.end_to_end_atoms()
@@ -185,6 +205,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 def cmd_energy(args: argparse.Namespace) -> int:
     import torch
 
+    from openmm_bridge.stereochemistry import chirality_changes
     from openmm_bridge.system import MolecularSystem
     from openmm_bridge.trajio import frames_angstrom, load_frames
 
@@ -203,17 +224,32 @@ def cmd_energy(args: argparse.Namespace) -> int:
         energies = pot(torch.as_tensor(xyz, dtype=dtype, device=args.device))
     energies = {k: v.double().cpu().numpy() for k, v in energies.items()}
     terms = list(energies)
+    labels, changed = chirality_changes(system.topology, xyz, system.positions_angstrom())
+    inverted = changed.sum(axis=1)
     print(f"TorchMD potential of {args.traj}: {len(xyz)} frames, kcal/mol ({args.dtype}, {args.device})")
-    print(_table(["frame"] + terms, [[k] + [float(energies[t][k]) for t in terms] for k in range(len(xyz))]))
+    print(
+        _table(
+            ["frame"] + terms + ["inverted centres"],
+            [[k] + [float(energies[t][k]) for t in terms] + [int(inverted[k])] for k in range(len(xyz))],
+        )
+    )
+    if inverted.any():
+        bad = np.flatnonzero(inverted)
+        first = [labels[c] for c in np.flatnonzero(changed[bad[0]])]
+        print(
+            f"warning: {len(bad)} of {len(xyz)} frames invert a stereocentre of the system's structure "
+            f"(unphysical whatever their energy); first: frame {bad[0]} ({', '.join(first)})",
+            file=sys.stderr,
+        )
     if args.csv:
         from openmm_bridge.fileio import atomic_file
 
         with atomic_file(args.csv) as tmp:
             np.savetxt(
                 tmp,
-                np.column_stack([np.arange(len(xyz))] + [energies[t] for t in terms]),
+                np.column_stack([np.arange(len(xyz))] + [energies[t] for t in terms] + [inverted]),
                 delimiter=",",
-                header=",".join(["frame"] + [f"{t}_kcal_mol" for t in terms]),
+                header=",".join(["frame"] + [f"{t}_kcal_mol" for t in terms] + ["inverted_centres"]),
                 comments="",
             )
     if args.check_openmm:

@@ -5,7 +5,9 @@ frame; the best-matching reference frame and the Spearman correlation of its t w
 generated t; the RMSD to the reference frames at the same t; DSSP helix fraction,
 end-to-end distance, bond-length RMS deviation from the force field's equilibrium lengths,
 the closest non-bonded contact (atoms more than two bonds apart) and OpenMM's energy by
-force, each beside the reference's mean at the same t.
+force, each beside the reference's mean at the same t; and the stereocentres each frame
+inverts relative to the system's structure (no force-field term forbids an inversion, so a
+low energy does not rule one out).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from scipy.stats import spearmanr
 
 from openmm_bridge.energies import OpenMMEvaluator
 from openmm_bridge.fileio import atomic_file
+from openmm_bridge.stereochemistry import chirality_changes
 from openmm_bridge.system import MolecularSystem
 from openmm_bridge.trajio import mdtraj_topology
 from openmm_bridge.units import angstrom_to_nm, nm_to_angstrom
@@ -155,6 +158,9 @@ def compare_path(
     ref_energy_same_t = at_same_t(e_ref["total"])
     excess = e_gen["total"] - ref_energy_same_t
     e2e_ref_same_t = at_same_t(ref_e2e)
+    # stereocentres whose configuration differs from the system's own structure
+    centre_labels, inverted = chirality_changes(system.topology, xyz_angstrom, system.positions_angstrom())
+    _, ref_inverted = chirality_changes(system.topology, ref_xyz, system.positions_angstrom())
     start = np.flatnonzero(ref_t == 0.0)
     rmsd_start = float(rmsd[0, start].mean()) if start.size else float("nan")
     summary = {
@@ -173,6 +179,8 @@ def compare_path(
         "min_nonbonded_distance_angstrom": float(contacts.min()),
         "median_energy_excess_kcal_mol": float(np.median(excess)),
         "max_energy_excess_kcal_mol": float(excess.max()),
+        "frames_with_inverted_centres": int(inverted.any(axis=1).sum()),
+        "reference_frames_with_inverted_centres": int(ref_inverted.any(axis=1).sum()),
         "reference_bond_rms_deviation_angstrom": float(
             bond_rms_deviation(ref_xyz[:: max(len(ref_xyz) // 200, 1)], system.system).mean()
         ),
@@ -192,6 +200,7 @@ def compare_path(
         "openmm_energy_kcal_mol": {k: v.tolist() for k, v in e_gen.items()},
         "reference_openmm_energy_same_t_kcal_mol": {k: at_same_t(v).tolist() for k, v in e_ref.items()},
         "energy_excess_kcal_mol": excess.tolist(),
+        "inverted_centres": [[centre_labels[c] for c in np.flatnonzero(row)] for row in inverted],
     }
     arrays = {"rmsd": rmsd, "ref_t": ref_t, "ref_which": ref_which}
     return {"summary": summary, "per_frame": per_frame, "arrays": arrays}

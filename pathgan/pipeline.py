@@ -193,6 +193,16 @@ def validate_config(cfg: dict) -> None:
         raise PathganInputError("config.report.structure_t: values must lie in [0, 1]")
 
 
+def _code_version(stage: str) -> dict[str, int]:
+    """Versions of the code whose output a stage's results depend on (a new version redoes the stage)."""
+    if stage == "system":
+        from openmm_bridge.builder import BUILDER_VERSION
+        from openmm_bridge.stereochemistry import CHECKER
+
+        return {"builder": BUILDER_VERSION, "stereochemistry": CHECKER}
+    return {}
+
+
 def _key(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -225,6 +235,7 @@ class Pipeline:
             )
             payload = {
                 "stage": stage,
+                "code": _code_version(stage),
                 "settings": settings,
                 "seed": self.config["seed"],
                 "upstream": [self.key(d) for d in DEPENDS[stage]],

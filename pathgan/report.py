@@ -26,6 +26,11 @@ HEADLINE = [
     ("max_bond_rms_deviation_angstrom", "max bond-length RMS deviation from r0 (A)", "{:.3f}"),
     ("min_nonbonded_distance_angstrom", "closest non-bonded contact (A)", "{:.2f}"),
     (
+        "frames_with_inverted_centres",
+        "frames with an inverted stereocentre (D where the system is L)",
+        "{:d}",
+    ),
+    (
         "median_energy_excess_kcal_mol",
         "median OpenMM energy above the reference at the same t (kcal/mol)",
         "{:.1f}",
@@ -98,6 +103,9 @@ def write_report(run_dir: Path, config: dict, stages: dict) -> dict[str, Any]:
         trajs.append(("reference", md.load_dcd(str(replica), top=str(run_dir / "smd" / "start.pdb"))))
     if trajs:
         render_strip(trajs, config["report"]["structure_t"], rep / "structures.png")
+    system_meta = _load(run_dir / "system" / "metadata.json")
+    stereo = system_meta.get("stereochemistry", {})
+    stereo = "passed" if stereo.get("passed") else "not recorded" if not stereo else "FAILED"
     pmf_s = umbrella.get("pmf", {})
     metrics: dict[str, Any] = {
         "generated": gen.get("summary", {}),
@@ -150,7 +158,9 @@ reference pulls. Energies in kcal/mol, distances in Angstrom.</p>
 <table><tr><th>metric</th><th>generated</th><th>refined</th></tr>{rows}</table>
 <p>String: converged {s["converged"]}, {s["iterations"]} iterations, {s["force_evaluations"]} force evaluations,
 highest energy {_num(s["highest_energy_above_start_kcal_mol"])} kcal/mol above the start.
-Pulls: {metrics["pulls"]["replicas"]} replicas, mean final work {_num(metrics["pulls"]["final_mean_work_kcal_mol"])} kcal/mol.</p>
+Pulls: {metrics["pulls"]["replicas"]} replicas, mean final work {_num(metrics["pulls"]["final_mean_work_kcal_mol"])} kcal/mol;
+reference frames with an inverted stereocentre: {gen.get("summary", {}).get("reference_frames_with_inverted_centres", "-")}.
+System: {html.escape(str(config.get("system", {})))}, stereochemistry {html.escape(stereo)}.</p>
 
 <h2>Structures along the path</h2>
 {_img(rep / "structures.png", "structures along the path")}

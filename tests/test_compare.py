@@ -37,10 +37,12 @@ def test_reference_against_itself(replica0, deca, tmp_path):
     assert s["max_end_to_end_deviation_angstrom"] == pytest.approx(0.0, abs=1e-3)
     assert abs(s["median_energy_excess_kcal_mol"]) < 1e-3
     assert s["t0_rmsd_to_reference_start_angstrom"] == pytest.approx(0.0, abs=1e-6)
+    assert s["frames_with_inverted_centres"] == 0 and s["reference_frames_with_inverted_centres"] == 0
     write_comparison(result, tmp_path, {"test": True})
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert all(
         ("angstrom" in k or "kcal_mol" in k or "fraction" in k or k.startswith(("n_", "spearman")))
+        or k.endswith("inverted_centres")
         for k in saved["summary"]
     )
     for name in ("rmsd_heatmap.png", "rmsd_curves.png", "profiles.png"):
@@ -51,6 +53,17 @@ def test_shuffled_path_has_low_spearman(replica0, deca):
     xyz = replica0.frames[0][::-1]  # the path run backwards
     result = compare_path(replica0.labels(0), xyz, replica0, deca)
     assert result["summary"]["spearman_best_match_vs_t"] == pytest.approx(-1.0)
+
+
+def test_inverted_centres_are_counted(replica0, deca):
+    xyz = replica0.frames[0][:5].copy()
+    xyz[3] *= np.array([-1.0, 1.0, 1.0])  # one mirrored frame: every centre inverted
+    result = compare_path(replica0.labels(0)[:5], xyz, replica0, deca)
+    assert result["summary"]["frames_with_inverted_centres"] == 1
+    assert (
+        len(result["per_frame"]["inverted_centres"][3]) == 10
+        and result["per_frame"]["inverted_centres"][2] == []
+    )
 
 
 def test_physical_checks(deca):

@@ -61,6 +61,17 @@ def test_second_run_skips_everything_and_a_change_redoes_downstream(tiny_run, tm
     run_pipeline(tiny_run, "quick", overrides=TINY_RUN, progress=False, log=lambda _m: None)
 
 
+def test_stage_keys_change_with_the_builder_version(tmp_path, monkeypatch):
+    from openmm_bridge import builder
+
+    cfg = resolve_config("quick", overrides=TINY_RUN)
+    before = Pipeline(tmp_path, cfg, progress=False, log=lambda _m: None)
+    keys = {s: before.key(s) for s in STAGES}
+    monkeypatch.setattr(builder, "BUILDER_VERSION", builder.BUILDER_VERSION + 1)
+    after = Pipeline(tmp_path, cfg, progress=False, log=lambda _m: None)
+    assert all(after.key(s) != keys[s] for s in STAGES)  # every stage reads the system, directly or not
+
+
 def test_killed_during_training_resumes(tmp_path):
     slow = copy.deepcopy(TINY_RUN)
     slow["train"].update(epochs=12)
