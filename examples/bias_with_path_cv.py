@@ -13,9 +13,9 @@ import openmm as mm
 import openmm.app as app
 import openmm.unit as u
 
-from openmm_bridge.export import path_frames
 from openmm_bridge.pathcv import PathCV, default_atoms, path_cv_force, path_cv_values
 from openmm_bridge.system import MolecularSystem
+from pathgan.paths import path_frames
 
 
 def main() -> None:
@@ -25,24 +25,24 @@ def main() -> None:
     parser.add_argument("--system", required=True, help="pathgan system folder")
     parser.add_argument("--path", required=True, help="path folder or trajectory")
     parser.add_argument("--steps", type=int, default=5000)
-    parser.add_argument("--k", type=float, default=2000.0, help="kJ/mol")
+    parser.add_argument("--k", type=float, default=478.0, help="bias constant on s, kcal/mol")
     args = parser.parse_args()
 
     system = MolecularSystem.load(args.system)
-    frames_nm = path_frames(args.path, system) / 10.0
+    frames = path_frames(args.path, system)  # Angstrom
     atoms = default_atoms(system.topology)
 
     # Your own System and Simulation, plus one Force.
     omm_system = system.md_system("HBonds")
-    omm_system.addForce(path_cv_force(frames_nm, atoms, k_s_kj_mol=args.k, s0=0.0))
+    omm_system.addForce(path_cv_force(frames, atoms, k_s_kcal_mol=args.k, s0=0.0))
     integrator = mm.LangevinMiddleIntegrator(300 * u.kelvin, 1 / u.picosecond, 2 * u.femtosecond)
     simulation = app.Simulation(
         system.topology, omm_system, integrator, mm.Platform.getPlatformByName("Reference")
     )
-    simulation.context.setPositions(frames_nm[0])
+    simulation.context.setPositions(frames[0] * u.angstrom)
     simulation.minimizeEnergy(maxIterations=100)
 
-    cv = PathCV(frames_nm, atoms)
+    cv = PathCV(frames, atoms)
     chunks = 10
     for k in range(1, chunks + 1):
         simulation.context.setParameter("pathcv_s0", k / chunks)  # drag the bias along the path
@@ -50,10 +50,10 @@ def main() -> None:
         pos = (
             simulation.context.getState(getPositions=True)
             .getPositions(asNumpy=True)
-            .value_in_unit(u.nanometer)
+            .value_in_unit(u.angstrom)
         )
         s, z = path_cv_values(cv, pos)
-        print(f"s0 = {k / chunks:.1f}   s = {s:.3f}   z = {z:.5f} nm^2")
+        print(f"s0 = {k / chunks:.1f}   s = {s:.3f}   z = {z:.4f} A^2")
 
 
 if __name__ == "__main__":

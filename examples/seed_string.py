@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import argparse
 
-import mdtraj as md
 import numpy as np
 
-from openmm_bridge.export import path_frames
 from openmm_bridge.string_method import StringConfig, ZeroTemperatureString
 from openmm_bridge.system import MolecularSystem
+from openmm_bridge.trajio import mdtraj_topology, write_trajectory
+from pathgan.paths import path_frames
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
     )
     print("energy along the string (kcal/mol above the first image):")
     print(np.round(result.energies - result.energies[0], 1))
-    md.Trajectory(result.images / 10.0, md.Topology.from_openmm(system.topology)).save_dcd(args.out)
+    write_trajectory(result.images, mdtraj_topology(system), args.out)
     print(f"wrote {args.out}")
 
 

@@ -17,7 +17,7 @@ from openmm_bridge.system import MolecularSystem
 from pathgan.config import TrainingConfig
 from pathgan.data import ReferenceSet
 from pathgan.paths import generate_path, write_path
-from pathgan.train import PullSpec, train
+from pathgan.trainer import train
 
 
 def main() -> None:
@@ -51,7 +51,7 @@ def main() -> None:
             model={"hidden": [32, 32], "template_bins": 4},
         )
     config = TrainingConfig.from_dict(settings)
-    trainer = train(system, reference, config, args.out, PullSpec.default(system))
+    trainer = train(system, reference, config, args.out)  # the default pull: CA(first)-CA(last), 12 -> 34 A
     path = generate_path(trainer.gan, n_frames=20)
     write_path(path, system, f"{args.out}/path", {"model": f"{args.out}/model.pt"})
     print(f"trained {trainer.epoch} epochs; wrote {args.out}/model.pt and {args.out}/path/")

@@ -1,0 +1,59 @@
+"""openmm_bridge: the OpenMM side of pathgan (systems, steered MD, strings, path CVs, free energies).
+
+The lower of pathgan's two packages: it never imports ``pathgan``. Its main entry points are
+importable from the package itself (loaded on first use, so ``import openmm_bridge`` is cheap
+and does not fix the order in which openmm and torch are loaded)::
+
+    from openmm_bridge import MolecularSystem, centroid_distance_force, ConstantVelocityPull
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: Public name -> module that defines it.
+_EXPORTS = {
+    "MolecularSystem": "system",
+    "StereochemistryWarning": "system",
+    "check_structure": "stereochemistry",
+    "PullProtocol": "protocol",
+    "centroid_distance_force": "pulling",
+    "ConstantVelocityPull": "pulling",
+    "PullDataReporter": "pulling",
+    "MovingParameter": "work",
+    "ParameterWork": "work",
+    "DCDFrameReporter": "reporters",
+    "AtomicCheckpointReporter": "reporters",
+    "run_pull": "steered_md",
+    "OpenMMEvaluator": "energies",
+    "ZeroTemperatureString": "string_method",
+    "StringConfig": "string_method",
+    "SwarmsString": "swarms",
+    "SwarmsConfig": "swarms",
+    "PathCV": "pathcv",
+    "path_cv_force": "pathcv",
+    "PathPull": "pathcv_md",
+    "PathCVProtocol": "pathcv_md",
+    "umbrella_along_path": "umbrella",
+    "jarzynski_pmf": "jarzynski",
+    "hummer_szabo_pmf": "jarzynski",
+    "exponential_average": "jarzynski",
+    "cumulant_estimate": "jarzynski",
+    "PathganError": "errors",
+    "PathganInputError": "errors",
+    "PathganDataError": "errors",
+    "PathganConvergenceError": "errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

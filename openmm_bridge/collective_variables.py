@@ -6,9 +6,13 @@ becomes a Custom*Force whose energy *is* the variable, so OpenMM's ``CustomCVFor
 read its value and restrain it::
 
     cvs = resolve(system_topology, ["phi:ALA2", "psi:ALA2", "distance:8-108"])
-    force = restraint_force(cvs, k_kj_mol=500.0)     # 1/2 k (cv - cv_target)^2, periodic for angles
+    force = restraint_force(cvs, k_kcal_mol=120.0)    # 1/2 k (cv - cv_target)^2, periodic for angles
     system.addForce(force); ...; set_targets(context, cvs, values)
-    cv_values(context, force)                          # radians / nm
+    cv_values(context, force, cvs)                     # radians / Angstrom
+
+Units at the interface: radians for torsions, Angstrom for distances, kcal/mol per rad^2 or
+per A^2 for the force constant. Inside the force (its Context parameters ``cv_k``, kJ/mol,
+and ``cv<i>_target``, radians or nm) OpenMM's.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ import numpy as np
 import openmm as mm
 
 from .errors import PathganInputError
+from .torsion_index import named_torsions
+from .units import ANGSTROM_PER_NM, angstrom_to_nm, kcal_to_kj, nm_to_angstrom
 
 
 @dataclass(frozen=True)
 class CollectiveVariable:
-    """A named torsion (radians, periodic) or distance (nm)."""
+    """A named torsion (radians, periodic) or distance (Angstrom at the interface, nm inside OpenMM)."""
 
     name: str
     kind: str  # "torsion" or "distance"
@@ -50,10 +56,8 @@ class CollectiveVariable:
 
 def available_torsions(topology: md.Topology) -> dict[str, tuple[int, int, int, int]]:
     """Every named backbone and side-chain torsion of ``topology`` (mdtraj definitions)."""
-    from pathgan.torsions import TorsionSet
-
-    ts = TorsionSet.from_topology(topology)
-    return {name: tuple(int(a) for a in q) for name, q in zip(ts.names, ts.indices, strict=True)}
+    indices, names = named_torsions(topology)
+    return {name: tuple(int(a) for a in q) for name, q in zip(names, indices, strict=True)}
 
 
 def backbone_names(topology: md.Topology) -> list[str]:
@@ -92,18 +96,22 @@ def resolve(topology: md.Topology, names: Sequence[str]) -> list[CollectiveVaria
     return out
 
 
-def restraint_force(cvs: Sequence[CollectiveVariable], k_kj_mol: float) -> mm.CustomCVForce:
-    """``sum_i 1/2 k d_i^2`` with d_i the (periodic, for angles) difference to global ``cv<i>_target``."""
+def restraint_force(cvs: Sequence[CollectiveVariable], k_kcal_mol: float) -> mm.CustomCVForce:
+    """``sum_i 1/2 k d_i^2`` with d_i the (periodic, for angles) difference to global ``cv<i>_target``.
+
+    ``k_kcal_mol``: kcal/mol per rad^2 for torsions and per A^2 for distances (one value for all).
+    """
     terms, defs = [], []
     for i, cv in enumerate(cvs):
         if cv.periodic:
             defs.append(f"d{i} = min(a{i}, {2 * math.pi} - a{i}); a{i} = abs(cv{i} - cv{i}_target)")
-        else:
+            terms.append(f"d{i}^2")
+        else:  # the force works in nm: (A/nm)^2 d^2 is d^2 in A^2
             defs.append(f"d{i} = cv{i} - cv{i}_target")
-        terms.append(f"d{i}^2")
+            terms.append(f"{ANGSTROM_PER_NM**2}*d{i}^2")
     expr = f"0.5*cv_k*({' + '.join(terms)}); " + "; ".join(defs)
     force = mm.CustomCVForce(expr)
-    force.addGlobalParameter("cv_k", float(k_kj_mol))
+    force.addGlobalParameter("cv_k", float(kcal_to_kj(k_kcal_mol)))
     for i, cv in enumerate(cvs):
         force.addCollectiveVariable(f"cv{i}", cv.force())
         force.addGlobalParameter(f"cv{i}_target", 0.0)
@@ -111,17 +119,27 @@ def restraint_force(cvs: Sequence[CollectiveVariable], k_kj_mol: float) -> mm.Cu
     return force
 
 
-def set_targets(context: mm.Context, values: np.ndarray, k_kj_mol: float | None = None) -> None:
-    """Set the restraint's targets (and optionally its force constant) in ``context``."""
-    for i, v in enumerate(values):
+def _to_openmm(cvs: Sequence[CollectiveVariable], values: np.ndarray) -> np.ndarray:
+    return np.array([v if cv.periodic else angstrom_to_nm(v) for cv, v in zip(cvs, values, strict=True)])
+
+
+def set_targets(
+    context: mm.Context,
+    cvs: Sequence[CollectiveVariable],
+    values: np.ndarray,
+    k_kcal_mol: float | None = None,
+) -> None:
+    """Set the restraint's targets (radians / Angstrom) and optionally its force constant in ``context``."""
+    for i, v in enumerate(_to_openmm(cvs, np.asarray(values, dtype=np.float64))):
         context.setParameter(f"cv{i}_target", float(v))
-    if k_kj_mol is not None:
-        context.setParameter("cv_k", float(k_kj_mol))
+    if k_kcal_mol is not None:
+        context.setParameter("cv_k", float(kcal_to_kj(k_kcal_mol)))
 
 
-def cv_values(context: mm.Context, force: mm.CustomCVForce) -> np.ndarray:
-    """Current values of the force's variables (radians / nm)."""
-    return np.asarray(force.getCollectiveVariableValues(context), dtype=np.float64)
+def cv_values(context: mm.Context, force: mm.CustomCVForce, cvs: Sequence[CollectiveVariable]) -> np.ndarray:
+    """Current values of the force's variables (radians / Angstrom)."""
+    raw = np.asarray(force.getCollectiveVariableValues(context), dtype=np.float64)
+    return np.array([v if cv.periodic else nm_to_angstrom(v) for cv, v in zip(cvs, raw, strict=True)])
 
 
 def periodic_delta(a: np.ndarray, b: np.ndarray, periodic: np.ndarray) -> np.ndarray:

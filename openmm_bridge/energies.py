@@ -1,9 +1,10 @@
-"""OpenMM energies and forces by force, for frames given in Angstrom.
+"""OpenMM energies and forces of frames given in Angstrom: the one OpenMM evaluator.
 
-Each force of the System gets its own force group (OpenMM allows 32), so one
-``getState(groups=...)`` call per force gives that force's energy and forces.
-Every force is also mapped onto the pathgan potential terms it corresponds to,
-so the two can be compared term by term.
+:class:`OpenMMEvaluator` gives each force of the System its own force group (OpenMM allows
+32), so one ``getState(groups=...)`` call per force gives that force's energy and forces;
+every force is also mapped onto the pathgan potential terms it corresponds to, so the two
+can be compared term by term. :meth:`OpenMMEvaluator.energy_and_forces` gives the total of
+one structure, counting every evaluation (the string method's cost).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import numpy as np
 import openmm as mm
 import openmm.unit as u
 
+from .context import make_context
 from .errors import PathganInputError
-from .platforms import get_platform
-from .units import angstrom_to_nm
+from .units import ANGSTROM_PER_NM, angstrom_to_nm
 
 #: OpenMM forces that carry no potential energy of the molecule.
 _IGNORED = (mm.CMMotionRemover, mm.AndersenThermostat, mm.MonteCarloBarostat)
@@ -98,9 +99,10 @@ class OpenMMEvaluator:
         energy_forces = [f for f in self.system.getForces() if not isinstance(f, _IGNORED)]
         for info, f in zip(self.forces, energy_forces, strict=True):
             f.setForceGroup(info.group)
-        plat, _ = get_platform(platform)
-        self.context = mm.Context(self.system, mm.VerletIntegrator(0.001), plat)
+        self.context = make_context(self.system, platform)
         self.n_atoms = self.system.getNumParticles()
+        #: Calls of :meth:`energy_and_forces` so far.
+        self.evaluations = 0
 
     def _set(self, frame_angstrom: np.ndarray) -> None:
         self.context.setPositions(angstrom_to_nm(np.asarray(frame_angstrom, dtype=np.float64)))
@@ -126,6 +128,41 @@ class OpenMMEvaluator:
                 out[info.label][k] = state.getPotentialEnergy().value_in_unit(u.kilocalorie_per_mole)
         out["total"] = np.sum([out[i.label] for i in self.forces], axis=0)
         return out
+
+    def energy_and_forces(self, xyz_angstrom: np.ndarray) -> tuple[float, np.ndarray]:
+        """Total energy (kcal/mol) and forces (n_atoms, 3) kcal/mol/A of one structure (n_atoms, 3) A; counted."""
+        self._set(self._frames(xyz_angstrom)[0])
+        state = self.context.getState(getEnergy=True, getForces=True)
+        self.evaluations += 1
+        energy = state.getPotentialEnergy().value_in_unit(u.kilocalorie_per_mole)
+        forces = state.getForces(asNumpy=True).value_in_unit(u.kilocalorie_per_mole / u.nanometer)
+        return energy, forces / ANGSTROM_PER_NM
+
+    def compare_terms(
+        self, term_energies: dict[str, np.ndarray], xyz_angstrom: np.ndarray
+    ) -> list[tuple[str, str, float, float, float]]:
+        """OpenMM's energy of each force beside the sum of the matching terms of another potential.
+
+        ``term_energies``: {term: (n_frames,)} kcal/mol (pathgan's terms, e.g.). Returns one row
+        per force: label, terms (or what the force is when no term matches), OpenMM's mean,
+        the terms' mean (NaN when none match) and the largest difference over the frames.
+        """
+        omm = self.energies(xyz_angstrom)
+        n = len(omm["total"])
+        rows = []
+        for info in self.forces:
+            mine = sum(term_energies[t] for t in info.terms) if info.terms else np.full(n, np.nan)
+            diff = np.abs(np.asarray(mine) - omm[info.label])
+            rows.append(
+                (
+                    info.label,
+                    "+".join(info.terms) or info.note,
+                    float(omm[info.label].mean()),
+                    float(np.mean(mine)),
+                    float(np.max(diff)),
+                )
+            )
+        return rows
 
     def forces_by_group(self, xyz_angstrom: np.ndarray) -> dict[str, np.ndarray]:
         """Forces of each force: {label: (n_frames, n_atoms, 3)} in kcal/mol/A."""

@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import time
+import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from .errors import PathganInputError
+from .errors import PathganError, PathganInputError
 
 #: Seconds to wait for a scheduler before reporting it unreachable.
 CONNECT_TIMEOUT_S = 10
@@ -78,42 +78,55 @@ def run_tasks(
     desc: str = "tasks",
     progress: bool = True,
     progress_units: tuple[str, int, Callable[[], int]] | None = None,
+    client: Any = None,
 ) -> list[Any]:
     """Run ``fn(**kwargs)`` for every entry on Dask; return the results in the input order.
 
     A progress bar counts finished tasks, or, with ``progress_units = (unit, total,
     done_fn)``, finer units (MD steps, say) that ``done_fn`` counts from the tasks'
     files, polled twice a second. The first task that fails stops the run with its
-    error, named after the task; tasks already finished keep their outputs.
+    error, named after the task; tasks already finished keep their outputs. Task keys
+    are Dask's own (unique on a shared scheduler); ``names`` label messages. ``client``: an
+    open ``distributed.Client`` to reuse (otherwise one is opened and closed for this call).
     """
+    from distributed import as_completed
     from tqdm.auto import tqdm
 
     if len(kwargs_list) != len(names):
-        raise ValueError("one name per task")
+        raise PathganInputError(f"run_tasks: {len(names)} names for {len(kwargs_list)} tasks")
     if not kwargs_list:
         return []
     unit, total, done_fn = progress_units or ("task", len(kwargs_list), None)
-    with dask_client(scheduler, n_workers) as client:
-        futures = [
-            client.submit(fn, **kw, key=f"{name}-{os.getpid()}", pure=False)
-            for kw, name in zip(kwargs_list, names, strict=True)
-        ]
-        pending = set(futures)
+    with (
+        contextlib.nullcontext(client) if client is not None else dask_client(scheduler, n_workers) as client
+    ):
+        futures = [client.submit(fn, **kw, pure=False) for kw in kwargs_list]
+        name_of = {f.key: name for f, name in zip(futures, names, strict=True)}
         with tqdm(total=total, desc=desc, unit=unit, disable=not progress) as bar:
-            while pending:
-                done = [f for f in pending if f.done()]
-                if not done:
-                    time.sleep(0.25)
-                for future in done:
-                    pending.discard(future)
+            stop = threading.Event()
+
+            def poll() -> None:  # finer progress (MD steps) from the tasks' files
+                while not stop.wait(0.5):
+                    bar.update(max(min(done_fn(), total) - bar.n, 0))
+
+            poller = threading.Thread(target=poll, daemon=True) if done_fn else None
+            if poller is not None:
+                poller.start()
+            try:
+                for future in as_completed(futures):
                     if future.status == "error":
-                        k = futures.index(future)
-                        err = future.exception()
+                        err, name = future.exception(), name_of[future.key]
                         for f in futures:
                             f.cancel()
-                        if isinstance(err, PathganInputError):
-                            raise PathganInputError(f"{names[k]}: {err}") from err
-                        raise RuntimeError(f"{names[k]} failed: {type(err).__name__}: {err}") from err
-                count = done_fn() if done_fn else len(futures) - len(pending)
-                bar.update(max(min(count, total) - bar.n, 0))
+                        if isinstance(err, PathganError):
+                            raise type(err)(f"{name}: {err}") from err
+                        raise PathganError(f"{name} failed: {type(err).__name__}: {err}") from err
+                    if done_fn is None:
+                        bar.update(1)
+            finally:
+                stop.set()
+                if poller is not None:
+                    poller.join()
+            if done_fn is not None:
+                bar.update(max(min(done_fn(), total) - bar.n, 0))
         return [f.result() for f in futures]

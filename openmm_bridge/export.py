@@ -1,9 +1,8 @@
 """A path into OpenMM: positions with units, energies by force, relaxation that keeps each frame's place.
 
-A path is any sequence of frames of a system (pathgan's path folder, or any trajectory
-mdtraj reads with a matching topology)::
+A path is any sequence of frames of a system, (n_frames, n_atoms, 3) in Angstrom (read one
+with ``pathgan.paths.load_path``, or :func:`~openmm_bridge.trajio.load_frames`)::
 
-    frames = path_frames("runs/path", system)            # (n_frames, n_atoms, 3) Angstrom, checked
     positions = openmm_positions(frames)                 # list of Quantity (nm), one per frame
     energies = energies_by_force(system, frames)         # {force label: (n_frames,)} kcal/mol
     relaxed = relax_on_path(system, frames)              # restrained minimisation, frame by frame
@@ -15,28 +14,17 @@ relax without sliding back along the path.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import openmm as mm
 import openmm.unit as u
 
+from .context import make_context
+from .distances import centroid_distance
 from .energies import OpenMMEvaluator
 from .errors import PathganInputError
-from .platforms import get_platform
 from .pulling import centroid_distance_force
 from .system import MolecularSystem
-from .units import angstrom_to_nm, nm_to_angstrom
-
-
-def path_frames(path: str | os.PathLike, system: MolecularSystem) -> np.ndarray:
-    """Frames (n_frames, n_atoms, 3) Angstrom of a path folder or trajectory, atoms checked."""
-    from pathgan.paths import load_path
-
-    _, xyz = load_path(path, system)
-    if len(xyz) < 2:
-        raise PathganInputError(f"{path}: a path needs at least 2 frames, got {len(xyz)}")
-    return xyz
+from .units import angstrom_to_nm
 
 
 def openmm_positions(frames_angstrom: np.ndarray) -> list[u.Quantity]:
@@ -77,13 +65,11 @@ def relax_on_path(
     md_system = system.md_system(None)
     force = centroid_distance_force(group_a, group_b, k_kcal_mol_a2, 0.0)
     md_system.addForce(force)
-    plat, props = get_platform(platform, threads=1)
-    context = mm.Context(md_system, mm.VerletIntegrator(0.001), plat, props)
+    context = make_context(md_system, platform)
     out = []
     for frame in frames:
-        d = np.linalg.norm(frame[group_b].mean(axis=0) - frame[group_a].mean(axis=0))
-        context.setParameter("pull_centre", d / 10.0)
+        context.setParameter("pull_centre", angstrom_to_nm(float(centroid_distance(frame, group_a, group_b))))
         context.setPositions(angstrom_to_nm(frame))
         mm.LocalEnergyMinimizer.minimize(context, tolerance_kj_mol_nm, max_iterations)
-        out.append(nm_to_angstrom(context.getState(getPositions=True).getPositions(asNumpy=True)._value))
+        out.append(context.getState(getPositions=True).getPositions(asNumpy=True).value_in_unit(u.angstrom))
     return np.array(out)

@@ -11,27 +11,19 @@ the cumulant form for stiff springs, where the work is Gaussian). Error bars com
 from a bootstrap over replicas. F is along the centre lambda of the moving
 restraint, which approximates the PMF along the pulled distance itself when the
 spring is stiff compared with the PMF's curvature.
+
+Estimators only: reading and writing pull tables is :mod:`.pmf_outputs`' job.
 """
 
 from __future__ import annotations
 
-import csv
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import openmm.unit as u
+from scipy.special import logsumexp, softmax
 
 from .errors import PathganInputError
-
-#: Boltzmann constant, kcal/mol/K.
-KB_KCAL_MOL_K = u.MOLAR_GAS_CONSTANT_R.value_in_unit(u.kilocalorie_per_mole / u.kelvin)
-
-
-def kt_kcal_mol(temperature_k: float) -> float:
-    """kT in kcal/mol."""
-    return KB_KCAL_MOL_K * temperature_k
+from .units import kt_kcal_mol
 
 
 def exponential_average(work_kcal_mol: np.ndarray, temperature_k: float) -> np.ndarray:
@@ -41,9 +33,7 @@ def exponential_average(work_kcal_mol: np.ndarray, temperature_k: float) -> np.n
     """
     w = np.asarray(work_kcal_mol, dtype=np.float64)
     kt = kt_kcal_mol(temperature_k)
-    x = -w / kt
-    m = x.max(axis=0)
-    return -kt * (m + np.log(np.mean(np.exp(x - m), axis=0)))
+    return -kt * (logsumexp(-w / kt, axis=0) - np.log(w.shape[0]))
 
 
 def cumulant_estimate(work_kcal_mol: np.ndarray, temperature_k: float) -> np.ndarray:
@@ -89,16 +79,6 @@ class PMF:
                 strict=True,
             )
         )
-
-    def write_csv(self, path: str | os.PathLike) -> None:
-        """Write the PMF table (atomically)."""
-        from .fileio import atomic_file
-
-        with atomic_file(path) as tmp, open(tmp, "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(self.COLUMNS)
-            for row in self.rows():
-                writer.writerow([f"{v:.4f}" for v in row])
 
 
 def jarzynski_pmf(
@@ -149,50 +129,6 @@ def jarzynski_pmf(
     )
 
 
-def read_pull_csv(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Columns of a ``pull.csv`` (see :data:`~openmm_bridge.pulling.PULL_COLUMNS`) as arrays."""
-    path = Path(path)
-    try:
-        data = np.genfromtxt(path, delimiter=",", names=True, dtype=np.float64)
-    except (OSError, ValueError) as err:
-        raise PathganInputError(f"{path}: cannot read the pull table ({err})") from err
-    if data.size == 0 or data.dtype.names is None:
-        raise PathganInputError(f"{path}: empty pull table")
-    return {name: np.atleast_1d(data[name]) for name in data.dtype.names}
-
-
-@dataclass
-class PullData:
-    """Work and distances of the finished replicas of a pull folder (Angstrom, kcal/mol)."""
-
-    centre_angstrom: np.ndarray  # (n_points,)
-    distance_angstrom: np.ndarray  # (n_replicas, n_points)
-    work_kcal_mol: np.ndarray  # (n_replicas, n_points)
-    replicas: list[Path]
-
-
-def load_work(smd_dir: str | os.PathLike) -> PullData:
-    """Centres, distances and work of the finished replicas of a pull folder."""
-    from .steered_md import PULL_CSV, finished_replicas
-
-    reps = finished_replicas(smd_dir)
-    if not reps:
-        raise PathganInputError(f"{smd_dir}: no finished replicas (replica_*/summary.json)")
-    tables = [read_pull_csv(r / PULL_CSV) for r in reps]
-    centre = tables[0]["centre_angstrom"]
-    for r, t in zip(reps, tables, strict=True):
-        if t["centre_angstrom"].shape != centre.shape or not np.allclose(
-            t["centre_angstrom"], centre, atol=1e-5
-        ):
-            raise PathganInputError(f"{r / PULL_CSV}: its centres differ from {reps[0] / PULL_CSV}'s")
-    return PullData(
-        centre,
-        np.stack([t["distance_angstrom"] for t in tables]),
-        np.stack([t["work_kcal_mol"] for t in tables]),
-        reps,
-    )
-
-
 def hummer_szabo_pmf(
     distance_angstrom: np.ndarray,
     centre_angstrom: np.ndarray,
@@ -215,9 +151,7 @@ def hummer_szabo_pmf(
     edges = np.asarray(bin_edges_angstrom, dtype=np.float64)
     kt = kt_kcal_mol(temperature_k)
     # per time slice, replica weights e^{-W/kT} normalised over replicas (a softmax)
-    x = -w / kt
-    weights = np.exp(x - x.max(axis=0))
-    weights /= weights.sum(axis=0)
+    weights = softmax(-w / kt, axis=0)
     centres = 0.5 * (edges[1:] + edges[:-1])
     width = np.diff(edges)
     which = np.digitize(d, edges) - 1  # bin of every (replica, slice)
@@ -226,8 +160,7 @@ def hummer_szabo_pmf(
         numerator[b] = (weights * (which == b)).sum() / width[b]
     g_lambda = exponential_average(w, temperature_k)
     expo = -(0.5 * k_kcal_mol_a2 * (centres[:, None] - lam[None, :]) ** 2 - g_lambda[None, :]) / kt
-    m = expo.max(axis=1, keepdims=True)
-    log_den = m[:, 0] + np.log(np.exp(expo - m).sum(axis=1))
+    log_den = logsumexp(expo, axis=1)
     with np.errstate(divide="ignore"):
         g = -kt * (np.log(numerator) - log_den)
     g[~np.isfinite(g)] = np.nan

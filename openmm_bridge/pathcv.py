@@ -3,7 +3,7 @@
 For reference frames x_1 .. x_M along a path and a metric d(x, x_i)^2::
 
     s(x) = sum_i (i-1)/(M-1) exp(-lambda d_i^2) / sum_i exp(-lambda d_i^2)    (0 at the start, 1 at the end)
-    z(x) = -(1/lambda) ln sum_i exp(-lambda d_i^2)                             (distance from the path)
+    z(x) = -(1/lambda) ln sum_i exp(-lambda d_i^2)                             (distance from the path, A^2)
 
 The metric is the mean squared difference of the intra-molecular distances of a set of
 atoms (by default the CA atoms), so s and z need no superposition: they are invariant to
@@ -15,11 +15,14 @@ bias ``1/2 k_s (s - s0)^2`` (+ an optional upper wall on z) with ``pathcv_s0`` a
 ``pathcv_ks`` as global parameters, and :func:`path_cv_force` wraps it in an openmm-torch
 ``TorchForce`` that any OpenMM user adds to their System::
 
-    force = path_cv_force(frames_nm, atoms, k_s_kj_mol=5000.0)
+    force = path_cv_force(frames_angstrom, atoms, k_s_kcal_mol=1200.0)
     system.addForce(force)
     simulation.context.setParameter("pathcv_s0", 0.3)
 
-Units: nm and kJ/mol, OpenMM's own, inside the force.
+Units: the Python arguments are Angstrom and kcal/mol (``z`` in A^2, lambda in 1/A^2);
+inside the force, OpenMM's: it receives positions in nm and returns kJ/mol, and its Context
+parameter ``pathcv_ks`` is in kJ/mol (``pathcv_s0`` is dimensionless). The force sits in
+force group 30 (``force_group``), so the work of moving ``pathcv_s0`` is read from OpenMM.
 """
 
 from __future__ import annotations
@@ -30,12 +33,19 @@ from types import ModuleType
 import numpy as np
 import openmm as mm
 import openmm.app as app
+import openmm.unit as u
 import torch
 
+from .context import N_FORCE_GROUPS
 from .errors import PathganInputError
+from .settings import renamed_arguments
+from .units import ANGSTROM_PER_NM, kcal_to_kj, value_in
 
+#: Global parameters of the force: the target of s, and k_s in kJ/mol (OpenMM's units).
 S0_PARAMETER = "pathcv_s0"
 KS_PARAMETER = "pathcv_ks"
+#: Default force group of the path-CV force.
+PATHCV_FORCE_GROUP = N_FORCE_GROUPS - 2
 
 
 def _pairs(n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -44,21 +54,27 @@ def _pairs(n: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class PathCV(torch.nn.Module):
-    """s and z of positions (n_atoms, 3) nm with respect to a reference path.
+    """s and z (A^2) of positions with respect to a reference path.
+
+    ``forward`` takes positions (n_atoms, 3) in nm, as OpenMM hands them to a TorchForce;
+    :func:`path_cv_values` takes Angstrom.
 
     Parameters
     ----------
-    frames_nm
-        (M >= 2, n_atoms, 3) reference frames (all atoms of the system), nm.
+    frames_angstrom
+        (M >= 2, n_atoms, 3) reference frames (all atoms of the system), Angstrom.
     atoms
         Indices of the atoms whose distances define the metric (at least 3).
-    lam
-        lambda, 1/nm^2; default 2.3 / mean d^2 between consecutive frames.
+    lam_per_a2
+        lambda, 1/A^2; default 2.3 / mean d^2 between consecutive frames.
     """
 
-    def __init__(self, frames_nm: np.ndarray, atoms: Sequence[int], lam: float | None = None) -> None:
+    @renamed_arguments(frames_nm="frames_angstrom", lam="lam_per_a2")
+    def __init__(
+        self, frames_angstrom: np.ndarray, atoms: Sequence[int], lam_per_a2: float | None = None
+    ) -> None:
         super().__init__()
-        frames = np.asarray(frames_nm, dtype=np.float64)
+        frames = np.asarray(frames_angstrom, dtype=np.float64)
         if frames.ndim != 3 or frames.shape[2] != 3:
             raise PathganInputError(
                 f"path CV: frames must have shape (n_frames, n_atoms, 3), got {frames.shape}"
@@ -73,6 +89,7 @@ class PathCV(torch.nn.Module):
         bad = [a for a in atoms if not 0 <= a < frames.shape[1]]
         if bad:
             raise PathganInputError(f"path CV: atom indices {bad} out of range ({frames.shape[1]} atoms)")
+        self.angstrom_per_nm = ANGSTROM_PER_NM  # OpenMM hands the TorchForce nm
         self.register_buffer("atoms", torch.tensor(atoms, dtype=torch.long))
         i, j = _pairs(len(atoms))
         self.register_buffer("pi", i)
@@ -82,22 +99,22 @@ class PathCV(torch.nn.Module):
         self.register_buffer("ref", ref)
         m = frames.shape[0]
         self.register_buffer("progress", torch.arange(m, dtype=torch.float64) / (m - 1))
-        if lam is None:
+        if lam_per_a2 is None:
             consecutive = ((ref[1:] - ref[:-1]) ** 2).mean(dim=1)
             mean = float(consecutive.mean())
             if mean <= 0:
                 raise PathganInputError("path CV: consecutive frames are identical; cannot set lambda")
-            lam = 2.3 / mean
-        self.lam = float(lam)
+            lam_per_a2 = 2.3 / mean
+        self.lam = float(lam_per_a2)
 
     def msd(self, positions: torch.Tensor) -> torch.Tensor:
-        """d^2 to every reference frame, (M,), nm^2."""
-        x = positions[self.atoms].to(self.ref.dtype)
+        """d^2 to every reference frame, (M,), A^2, of positions (n_atoms, 3) in nm."""
+        x = positions[self.atoms].to(self.ref.dtype) * self.angstrom_per_nm
         d = torch.sqrt(((x[self.pi] - x[self.pj]) ** 2).sum(dim=-1))
         return ((d[None, :] - self.ref) ** 2).mean(dim=1)
 
     def forward(self, positions: torch.Tensor) -> torch.Tensor:
-        """Tensor [s, z] (z in nm^2) of positions (n_atoms, 3) nm."""
+        """Tensor [s, z] (z in A^2) of positions (n_atoms, 3) in nm."""
         logw = -self.lam * self.msd(positions)
         lse = torch.logsumexp(logw, dim=0)
         s = (torch.exp(logw - lse) * self.progress).sum()
@@ -106,16 +123,19 @@ class PathCV(torch.nn.Module):
 
 
 class PathCVBias(torch.nn.Module):
-    """``1/2 k_s (s - s0)^2 + 1/2 k_z max(z - z_max, 0)^2``, kJ/mol, for openmm-torch.
+    """``1/2 k_s (s - s0)^2 + 1/2 k_z max(z - z_max, 0)^2`` in kJ/mol (OpenMM's unit), for openmm-torch.
 
-    ``forward(positions, pathcv_s0, pathcv_ks)``: the two global parameters of the force.
+    ``forward(positions_nm, pathcv_s0, pathcv_ks)``: ``pathcv_ks`` in kJ/mol, the two global
+    parameters of the force. ``k_z_kcal_mol_a4`` (kcal/mol/A^4) and ``z_max_a2`` (A^2) set the
+    wall on z.
     """
 
-    def __init__(self, cv: PathCV, k_z_kj_mol_nm4: float = 0.0, z_max_nm2: float = 0.0) -> None:
+    @renamed_arguments(k_z_kj_mol_nm4="k_z_kcal_mol_a4", z_max_nm2="z_max_a2")
+    def __init__(self, cv: PathCV, k_z_kcal_mol_a4: float = 0.0, z_max_a2: float = 0.0) -> None:
         super().__init__()
         self.cv = cv
-        self.k_z = float(k_z_kj_mol_nm4)
-        self.z_max = float(z_max_nm2)
+        self.k_z = float(kcal_to_kj(k_z_kcal_mol_a4))  # kJ/mol/A^4: the bias returns kJ/mol
+        self.z_max = float(z_max_a2)
 
     def forward(
         self, positions: torch.Tensor, pathcv_s0: torch.Tensor, pathcv_ks: torch.Tensor
@@ -163,27 +183,42 @@ def ensure_openmmtorch() -> ModuleType:
     return openmmtorch
 
 
+@renamed_arguments(
+    frames_nm="frames_angstrom",
+    k_s_kj_mol="k_s_kcal_mol",
+    lam="lam_per_a2",
+    k_z_kj_mol_nm4="k_z_kcal_mol_a4",
+    z_max_nm2="z_max_a2",
+)
 def path_cv_force(
-    frames_nm: np.ndarray,
+    frames_angstrom: np.ndarray,
     atoms: Sequence[int],
-    k_s_kj_mol: float = 5000.0,
+    k_s_kcal_mol: float = 1200.0,
     s0: float = 0.0,
-    lam: float | None = None,
-    k_z_kj_mol_nm4: float = 0.0,
-    z_max_nm2: float = 0.0,
+    lam_per_a2: float | None = None,
+    k_z_kcal_mol_a4: float = 0.0,
+    z_max_a2: float = 0.0,
+    force_group: int = PATHCV_FORCE_GROUP,
 ) -> mm.Force:
-    """An openmm-torch ``TorchForce`` biasing s(x) towards ``pathcv_s0`` (TorchScript inside)."""
+    """An openmm-torch ``TorchForce`` biasing s(x) towards ``pathcv_s0`` (TorchScript inside).
+
+    ``k_s_kcal_mol`` (or a Quantity) becomes the Context parameter ``pathcv_ks`` in kJ/mol.
+    """
     openmmtorch = ensure_openmmtorch()
-    module = torch.jit.script(PathCVBias(PathCV(frames_nm, atoms, lam), k_z_kj_mol_nm4, z_max_nm2))
+    k_s = value_in(k_s_kcal_mol, u.kilocalorie_per_mole, "k_s_kcal_mol")
+    module = torch.jit.script(
+        PathCVBias(PathCV(frames_angstrom, atoms, lam_per_a2), k_z_kcal_mol_a4, z_max_a2)
+    )
     force = openmmtorch.TorchForce(module)
     force.addGlobalParameter(S0_PARAMETER, float(s0))
-    force.addGlobalParameter(KS_PARAMETER, float(k_s_kj_mol))
+    force.addGlobalParameter(KS_PARAMETER, float(kcal_to_kj(k_s)))
     force.setName("path CV bias")
+    force.setForceGroup(force_group)
     return force
 
 
-def path_cv_values(cv: PathCV, positions_nm: np.ndarray) -> tuple[float, float]:
-    """(s, z) of one structure (n_atoms, 3) nm."""
+def path_cv_values(cv: PathCV, positions_angstrom: np.ndarray) -> tuple[float, float]:
+    """(s, z in A^2) of one structure (n_atoms, 3) Angstrom."""
     with torch.no_grad():
-        sz = cv(torch.as_tensor(np.asarray(positions_nm), dtype=torch.float64))
+        sz = cv(torch.as_tensor(np.asarray(positions_angstrom) / ANGSTROM_PER_NM, dtype=torch.float64))
     return float(sz[0]), float(sz[1])

@@ -12,7 +12,6 @@ import numpy as np  # noqa: E402
 
 from .fileio import atomic_file  # noqa: E402
 from .jarzynski import PMF  # noqa: E402
-from .units import kj_to_kcal  # noqa: E402
 
 
 def save_figure(fig: plt.Figure, path: str | os.PathLike, dpi: int = 120) -> None:
@@ -87,13 +86,24 @@ def plot_string(history: list[dict], path: str | os.PathLike, title: str = "stri
 
 
 def plot_path_pull(csv_rows: np.ndarray, path: str | os.PathLike) -> None:
-    """Pull along s: s against its moving target s0, and the work (columns: step, s0, s, z, work)."""
+    """Pull along s: s against its moving target s0, and the work (columns: step, s0, s, z, work kcal/mol)."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     a.plot(csv_rows[:, 1], csv_rows[:, 2], ".", ms=3)
     a.plot([0, 1], [0, 1], "k--", lw=0.8)
     a.set_xlabel("s0 (restraint centre)")
     a.set_ylabel("s")
-    b.plot(csv_rows[:, 1], kj_to_kcal(csv_rows[:, 4]))
+    b.plot(csv_rows[:, 1], csv_rows[:, 4])
     b.set_xlabel("s0")
     b.set_ylabel("work (kcal/mol)")
+    save_figure(fig, path)
+
+
+def plot_work_comparison(curves: list[tuple[str, np.ndarray, np.ndarray]], path: str | os.PathLike) -> None:
+    """Mean work against the restraint centre of several pulls: (label, centre A, work kcal/mol) each."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, centre, work in curves:
+        ax.plot(centre, work, label=label)
+    ax.set_xlabel("restraint centre (A)")
+    ax.set_ylabel("work (kcal/mol)")
+    ax.legend(frameon=False)
     save_figure(fig, path)

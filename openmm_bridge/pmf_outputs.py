@@ -1,20 +1,76 @@
-"""The free-energy outputs of a pull folder: tables, plots and JSON (what ``pathgan pmf`` writes)."""
+"""The free-energy files of a pull folder: reading the pull tables, writing PMF tables, plots and JSON.
+
+What ``pathgan pmf`` reads and writes; the estimators themselves are in :mod:`.jarzynski`.
+"""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .errors import PathganInputError
+from .errors import PathganDataError, PathganInputError
 from .fileio import atomic_file
-from .jarzynski import PMF, PullData, hummer_szabo_pmf, jarzynski_pmf, load_work
+from .jarzynski import PMF, hummer_szabo_pmf, jarzynski_pmf
 from .plots import plot_pmf, plot_work
 from .provenance import versions
-from .steered_md import MANIFEST
+from .pull_folder import PULL_CSV, finished_replicas, read_manifest
+
+
+def read_pull_csv(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Columns of a ``pull.csv`` (see :data:`~openmm_bridge.pulling.PULL_COLUMNS`) as arrays."""
+    path = Path(path)
+    try:
+        data = np.genfromtxt(path, delimiter=",", names=True, dtype=np.float64)
+    except (OSError, ValueError) as err:
+        raise PathganDataError(f"{path}: cannot read the pull table ({err})") from err
+    if data.size == 0 or data.dtype.names is None:
+        raise PathganDataError(f"{path}: empty pull table")
+    return {name: np.atleast_1d(data[name]) for name in data.dtype.names}
+
+
+@dataclass
+class PullData:
+    """Work and distances of the finished replicas of a pull folder (Angstrom, kcal/mol)."""
+
+    centre_angstrom: np.ndarray  # (n_points,)
+    distance_angstrom: np.ndarray  # (n_replicas, n_points)
+    work_kcal_mol: np.ndarray  # (n_replicas, n_points)
+    replicas: list[Path]
+
+
+def load_work(smd_dir: str | os.PathLike) -> PullData:
+    """Centres, distances and work of the finished replicas of a pull folder."""
+    reps = finished_replicas(smd_dir)
+    if not reps:
+        raise PathganInputError(f"{smd_dir}: no finished replicas (replica_*/summary.json)")
+    tables = [read_pull_csv(r / PULL_CSV) for r in reps]
+    centre = tables[0]["centre_angstrom"]
+    for r, t in zip(reps, tables, strict=True):
+        if t["centre_angstrom"].shape != centre.shape or not np.allclose(
+            t["centre_angstrom"], centre, atol=1e-5
+        ):
+            raise PathganDataError(f"{r / PULL_CSV}: its centres differ from {reps[0] / PULL_CSV}'s")
+    return PullData(
+        centre,
+        np.stack([t["distance_angstrom"] for t in tables]),
+        np.stack([t["work_kcal_mol"] for t in tables]),
+        reps,
+    )
+
+
+def write_pmf_csv(pmf: PMF, path: str | os.PathLike) -> None:
+    """Write the PMF table (atomically)."""
+    with atomic_file(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(pmf.COLUMNS)
+        for row in pmf.rows():
+            writer.writerow([f"{v:.4f}" for v in row])
 
 
 def analyse_pulls(
@@ -27,10 +83,7 @@ def analyse_pulls(
     distance-PMF (bin centres, kcal/mol).
     """
     smd = Path(smd)
-    if not (smd / MANIFEST).exists():
-        raise PathganInputError(f"{smd}: not a pull folder (no {MANIFEST})")
-    manifest = json.loads((smd / MANIFEST).read_text())
-    proto = manifest["protocol"]
+    proto = read_manifest(smd)["protocol"]
     temperature = proto["temperature_k"]
     data = load_work(smd)
     pmf = jarzynski_pmf(
@@ -47,7 +100,7 @@ def analyse_pulls(
     )
     out = Path(out) if out else smd
     out.mkdir(parents=True, exist_ok=True)
-    pmf.write_csv(out / "pmf.csv")
+    write_pmf_csv(pmf, out / "pmf.csv")
     plot_work(data.centre_angstrom, data.work_kcal_mol, pmf, out / "work.png")
     plot_pmf(pmf, out / "pmf.png", (z, g_z))
     with atomic_file(out / "pmf_distance.csv") as tmp:
@@ -72,3 +125,25 @@ def analyse_pulls(
     with atomic_file(out / "pmf.json") as tmp:
         tmp.write_text(json.dumps(meta, indent=2) + "\n")
     return meta, pmf, data, z, g_z
+
+
+def compare_work(
+    this: str | os.PathLike, other: str | os.PathLike, plot: str | os.PathLike
+) -> list[tuple[str, int, float, float]]:
+    """The final work of two pull folders (label, replicas, mean, s.d.; kcal/mol), their mean work plotted."""
+    from .plots import plot_work_comparison
+
+    rows, curves = [], []
+    for folder in (this, other):
+        d = load_work(folder)
+        w = d.work_kcal_mol[:, -1]
+        rows.append((str(folder), len(w), float(w.mean()), float(w.std(ddof=1)) if len(w) > 1 else 0.0))
+        curves.append(
+            (
+                f"{Path(folder).name} (mean of {len(d.replicas)})",
+                d.centre_angstrom,
+                d.work_kcal_mol.mean(axis=0),
+            )
+        )
+    plot_work_comparison(curves, plot)
+    return rows

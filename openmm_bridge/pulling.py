@@ -1,6 +1,7 @@
 """Constant-velocity pulling in OpenMM: a Force, a reporter that moves it, a reporter that logs it.
 
-Three pieces, each usable in a user's own :class:`openmm.app.Simulation`::
+Three pieces, each usable in a user's own :class:`openmm.app.Simulation` (arguments in Angstrom
+and kcal/mol, or OpenMM Quantities)::
 
     force = centroid_distance_force([ca_first], [ca_last], k_kcal_mol_a2=1.0, centre_angstrom=12.0)
     system.addForce(force)                       # before creating the Simulation
@@ -12,14 +13,18 @@ Three pieces, each usable in a user's own :class:`openmm.app.Simulation`::
     pull.work_kcal_mol
 
 The restraint is ``U = 1/2 k (d - c)^2`` on the distance ``d`` between the geometric
-centres of two atom groups (NAMD colvars' ``distance`` with a moving harmonic).
-The centre ``c`` is a global parameter of the force (in nm, OpenMM's unit), so it
-is saved in OpenMM checkpoints with the rest of the state.
+centres of two atom groups (NAMD colvars' ``distance`` with a moving harmonic). Its global
+parameters are ``pull_centre`` (nm) and ``pull_k`` (kJ/mol/nm^2), OpenMM's units, so the
+centre is saved in OpenMM checkpoints with the rest of the state. The force lives in force
+group 31 (``force_group``), which no other force of the System may use: the work is read
+from OpenMM's energy of that group.
 
-The centre moves in steps of ``update_interval`` MD steps (default 10: 4.4e-4 A a
-step at the paper's 22 A/ns). The work is exact for that protocol: at each move
-from ``c`` to ``c'`` at positions ``x`` it adds ``U(x, c') - U(x, c)``, the integral
-of dU/dc dc over the move, as NAMD colvars' accumulated work does every step.
+The centre moves in steps of ``update_interval`` MD steps (default 10: 4.4e-4 A a step at
+the paper's 22 A/ns). The work is exact for that protocol: each move from ``c`` to ``c'`` at
+positions ``x`` adds ``U(x, c') - U(x, c)`` as OpenMM computes it (:mod:`.work`).
+
+Every reporter here asks for unwrapped positions, so OpenMM runs them in list order at a
+shared step: the pull moves the centre before the data row is written.
 """
 
 from __future__ import annotations
@@ -33,49 +38,44 @@ import openmm as mm
 import openmm.app as app
 import openmm.unit as u
 
+from .context import N_FORCE_GROUPS
+from .distances import centroid_distance
 from .errors import PathganInputError
-from .units import ANGSTROM_PER_NM, KJ_PER_KCAL
+from .units import ANGSTROM_PER_NM, angstrom_to_nm, kcal_a2_to_kj_nm2, value_in
+from .work import MovingParameter
 
 #: Default name prefix of the force's global parameters (``pull_centre``, ``pull_k``).
 DEFAULT_NAME = "pull"
-
-
-def check_groups(group_a: Sequence[int], group_b: Sequence[int], n_atoms: int, where: str = "pull") -> None:
-    """Raise :class:`PathganInputError` unless both groups are non-empty, in range and disjoint."""
-    for label, group in (("first", group_a), ("second", group_b)):
-        if len(group) == 0:
-            raise PathganInputError(f"{where}: the {label} atom group is empty")
-        bad = [i for i in group if not 0 <= int(i) < n_atoms]
-        if bad:
-            raise PathganInputError(
-                f"{where}: atom indices {bad} of the {label} group are out of range (the system has {n_atoms} atoms)"
-            )
-    if set(map(int, group_a)) & set(map(int, group_b)):
-        raise PathganInputError(f"{where}: the two atom groups share atoms")
+#: Default force group of the pulling force.
+PULL_FORCE_GROUP = N_FORCE_GROUPS - 1
 
 
 def centroid_distance_force(
     group_a: Sequence[int],
     group_b: Sequence[int],
-    k_kcal_mol_a2: float,
-    centre_angstrom: float,
+    k_kcal_mol_a2: float | u.Quantity,
+    centre_angstrom: float | u.Quantity,
     name: str = DEFAULT_NAME,
+    force_group: int = PULL_FORCE_GROUP,
 ) -> mm.CustomCentroidBondForce:
-    """Harmonic restraint on the distance between the geometric centres of two atom groups.
+    """Harmonic restraint ``1/2 k (d - c)^2`` on the distance between the geometric centres of two atom groups.
 
-    Energy ``1/2 k (d - c)^2``. Global parameters ``<name>_centre`` (nm) and
-    ``<name>_k`` (kJ/mol/nm^2); the derivative of the energy with respect to the
-    centre is requested, so ``State.getEnergyParameterDerivatives()`` gives dU/dc.
+    Global parameters ``<name>_centre`` (nm) and ``<name>_k`` (kJ/mol/nm^2); dU/dcentre is
+    requested, so ``State.getEnergyParameterDerivatives()`` gives it too. The force is put in
+    ``force_group``, which must be its own.
     """
+    k = value_in(k_kcal_mol_a2, u.kilocalorie_per_mole / u.angstrom**2, "k_kcal_mol_a2")
+    centre = value_in(centre_angstrom, u.angstrom, "centre_angstrom")
     force = mm.CustomCentroidBondForce(2, f"0.5*{name}_k*(distance(g1,g2)-{name}_centre)^2")
-    force.addGlobalParameter(f"{name}_k", k_kcal_mol_a2 * KJ_PER_KCAL * ANGSTROM_PER_NM**2)
-    force.addGlobalParameter(f"{name}_centre", centre_angstrom / ANGSTROM_PER_NM)
+    force.addGlobalParameter(f"{name}_k", kcal_a2_to_kj_nm2(k))
+    force.addGlobalParameter(f"{name}_centre", angstrom_to_nm(centre))
     force.addEnergyParameterDerivative(f"{name}_centre")
-    # Equal weights: geometric centres, as NAMD colvars and pathgan's EndToEndRestraint use.
+    # Equal weights: geometric centres, as NAMD colvars and pathgan's restraint in torch use.
     force.addGroup([int(i) for i in group_a], [1.0] * len(group_a))
     force.addGroup([int(i) for i in group_b], [1.0] * len(group_b))
     force.addBond([0, 1], [])
     force.setName(f"{name} restraint")
+    force.setForceGroup(force_group)
     return force
 
 
@@ -84,18 +84,40 @@ def _group_atoms(force: mm.CustomCentroidBondForce, group: int) -> np.ndarray:
     return np.asarray(atoms, dtype=int)
 
 
-class ConstantVelocityPull:
+def _global_parameter(force: mm.Force, parameter: str) -> float:
+    for i in range(force.getNumGlobalParameters()):
+        if force.getGlobalParameterName(i) == parameter:
+            return force.getGlobalParameterDefaultValue(i)
+    raise PathganInputError(f"the force has no global parameter {parameter!r}")
+
+
+def check_own_group(system: mm.System, force: mm.Force) -> None:
+    """Raise :class:`PathganInputError` if another force of ``system`` shares ``force``'s group."""
+    group = force.getForceGroup()
+    others = [
+        system.getForce(k).getName()
+        for k in range(system.getNumForces())
+        if system.getForce(k).getForceGroup() == group and system.getForce(k).getName() != force.getName()
+    ]
+    if others:
+        raise PathganInputError(
+            f"force group {group} of {force.getName()!r} is shared with {others}; the work is read from that "
+            "group's energy, so give the pulling force a group of its own (force_group=...)"
+        )
+
+
+class ConstantVelocityPull(MovingParameter):
     """A reporter that moves a :func:`centroid_distance_force` centre linearly and accumulates the work.
 
     Append it to ``Simulation.reporters`` *before* any reporter that reads it
-    (:class:`PullDataReporter`): reporters due at the same step run in list order.
+    (:class:`PullDataReporter`).
 
     Parameters
     ----------
     force
-        The restraint (already in the Simulation's System).
+        The restraint (already in the Simulation's System, in a force group of its own).
     c0_angstrom, c1_angstrom
-        Centre at step ``start_step`` and at ``start_step + n_steps``.
+        Centre at step ``start_step`` and at ``start_step + n_steps`` (Angstrom or Quantity).
     n_steps
         Length of the pull in MD steps; after it the centre stays at ``c1``.
     update_interval
@@ -109,86 +131,51 @@ class ConstantVelocityPull:
     def __init__(
         self,
         force: mm.CustomCentroidBondForce,
-        c0_angstrom: float,
-        c1_angstrom: float,
+        c0_angstrom: float | u.Quantity,
+        c1_angstrom: float | u.Quantity,
         n_steps: int,
         update_interval: int = 10,
         start_step: int = 0,
         work_kcal_mol: float = 0.0,
         name: str = DEFAULT_NAME,
     ) -> None:
+        self.c0 = float(value_in(c0_angstrom, u.angstrom, "c0_angstrom"))
+        self.c1 = float(value_in(c1_angstrom, u.angstrom, "c1_angstrom"))
         if n_steps <= 0:
             raise PathganInputError(f"pull: the number of steps must be positive, got {n_steps}")
-        if c0_angstrom == c1_angstrom:
-            raise PathganInputError(f"pull: c0 and c1 are both {c0_angstrom} A; nothing would be pulled")
-        if update_interval <= 0:
-            raise PathganInputError(f"pull: update_interval must be positive, got {update_interval}")
-        self.c0, self.c1 = float(c0_angstrom), float(c1_angstrom)
-        self.n_steps, self.update_interval, self.start_step = (
-            int(n_steps),
-            int(update_interval),
-            int(start_step),
-        )
-        self.name = name
-        self.k_kcal_mol_a2 = force.getGlobalParameterDefaultValue(_index(force, f"{name}_k")) / (
-            KJ_PER_KCAL * ANGSTROM_PER_NM**2
-        )
+        if self.c0 == self.c1:
+            raise PathganInputError(f"pull: c0 and c1 are both {self.c0} A; nothing would be pulled")
+        self.n_steps, self.start_step, self.name, self.force = int(n_steps), int(start_step), name, force
+        self.k_kcal_mol_a2 = _global_parameter(force, f"{name}_k") / kcal_a2_to_kj_nm2(1.0)
         self.group_a, self.group_b = _group_atoms(force, 0), _group_atoms(force, 1)
-        self.work_kcal_mol = float(work_kcal_mol)
-        self.centre_angstrom = self.c0
-        self.distance_angstrom = float("nan")
+        super().__init__(
+            force.getForceGroup(),
+            f"{name}_centre",
+            lambda step: angstrom_to_nm(self.centre_at(step)),
+            update_interval,
+            work_kcal_mol,
+        )
         self.step = self.start_step
 
-    # ------------------------------------------------------------------ protocol
     def centre_at(self, step: int) -> float:
         """Protocol centre (Angstrom) at MD step ``step``."""
         frac = min(max((step - self.start_step) / self.n_steps, 0.0), 1.0)
         return self.c0 + frac * (self.c1 - self.c0)
 
-    def distance_of(self, positions_nm: np.ndarray) -> float:
-        """Distance (Angstrom) between the groups' geometric centres."""
-        a = positions_nm[self.group_a].mean(axis=0)
-        b = positions_nm[self.group_b].mean(axis=0)
-        return float(np.linalg.norm(a - b) * ANGSTROM_PER_NM)
-
     @property
-    def force_kcal_mol_a(self) -> float:
-        """Restraint force along the distance, ``-dU/dd = k (c - d)``, kcal/mol/A (positive pulls apart)."""
-        return self.k_kcal_mol_a2 * (self.centre_angstrom - self.distance_angstrom)
+    def centre_angstrom(self) -> float:
+        """The centre at the last step the pull saw, Angstrom."""
+        return self.centre_at(self.step)
 
-    def resume(self, context: mm.Context, step: int, work_kcal_mol: float) -> None:
-        """Set the state after loading a checkpoint taken at ``step`` with this work."""
-        self.step, self.work_kcal_mol = int(step), float(work_kcal_mol)
-        self.centre_angstrom = context.getParameter(f"{self.name}_centre") * ANGSTROM_PER_NM
-        positions = context.getState(getPositions=True).getPositions(asNumpy=True).value_in_unit(u.nanometer)
-        self.distance_angstrom = self.distance_of(positions)
+    def distance_angstrom(self, positions_nm: np.ndarray) -> float:
+        """The pulled distance of positions (n_atoms, 3) in nm, Angstrom."""
+        return float(
+            centroid_distance(np.asarray(positions_nm) * ANGSTROM_PER_NM, self.group_a, self.group_b)
+        )
 
-    def start(self, context: mm.Context) -> None:
-        """Put the centre at its start value and record the starting distance (step 0 of the pull)."""
-        context.setParameter(f"{self.name}_centre", self.c0 / ANGSTROM_PER_NM)
-        self.resume(context, self.start_step, self.work_kcal_mol)
-
-    # ------------------------------------------------------------------ reporter API
-    def describeNextReport(self, simulation: app.Simulation) -> dict:  # noqa: N802 - OpenMM's reporter API
-        steps = self.update_interval - simulation.currentStep % self.update_interval
-        return {"steps": steps, "periodic": None, "include": ["positions"]}
-
-    def report(self, simulation: app.Simulation, state: mm.State) -> None:
-        """Move the centre to its value at this step and add the work of the move."""
-        self.step = simulation.currentStep
-        d = self.distance_of(state.getPositions(asNumpy=True).value_in_unit(u.nanometer))
-        new = self.centre_at(self.step)
-        old = self.centre_angstrom
-        self.work_kcal_mol += 0.5 * self.k_kcal_mol_a2 * ((d - new) ** 2 - (d - old) ** 2)
-        simulation.context.setParameter(f"{self.name}_centre", new / ANGSTROM_PER_NM)
-        self.centre_angstrom, self.distance_angstrom = new, d
-
-
-def _index(force: mm.CustomCentroidBondForce, parameter: str) -> int:
-    for i in range(force.getNumGlobalParameters()):
-        if force.getGlobalParameterName(i) == parameter:
-            return i
-    raise PathganInputError(f"the force has no global parameter {parameter!r}")
+    def start(self, context: mm.Context, step: int | None = None) -> None:  # noqa: D102 - see MovingParameter
+        check_own_group(context.getSystem(), self.force)
+        super().start(context, self.start_step if step is None else step)
 
 
 #: Columns of :class:`PullDataReporter`'s CSV (units in the names).
@@ -207,7 +194,8 @@ class PullDataReporter:
 
     ``report_interval`` must be a multiple of the pull's ``update_interval``, so that
     every row is written just after a move of the centre. ``append=True`` continues
-    an existing file (when resuming); the header is written only to a new file.
+    an existing file (when resuming); the header is written only to a new file. The
+    distance is measured on unwrapped positions.
     """
 
     def __init__(
@@ -227,22 +215,24 @@ class PullDataReporter:
 
     def describeNextReport(self, simulation: app.Simulation) -> dict:  # noqa: N802 - OpenMM's reporter API
         steps = self.report_interval - simulation.currentStep % self.report_interval
-        return {"steps": steps, "periodic": None, "include": []}
+        return {"steps": steps, "periodic": False, "include": ["positions"]}
 
     def report(self, simulation: app.Simulation, state: mm.State) -> None:
         """Write one row (the pull must already have moved the centre at this step)."""
-        self.write_row(simulation.currentStep, state.getTime().value_in_unit(u.picosecond))
+        self.write_row(simulation.currentStep, state)
 
-    def write_row(self, step: int, time_ps: float) -> None:
-        """Write the pull's current state as one row."""
+    def write_row(self, step: int, state: mm.State) -> None:
+        """Write the pull's state at ``step`` with the positions and time of ``state``."""
         p = self.pull
+        distance = p.distance_angstrom(state.getPositions(asNumpy=True).value_in_unit(u.nanometer))
+        centre = p.centre_at(step)
         self._writer.writerow(
             [
                 step,
-                f"{time_ps:.4f}",
-                f"{p.centre_angstrom:.6f}",
-                f"{p.distance_angstrom:.6f}",
-                f"{p.force_kcal_mol_a:.6f}",
+                f"{state.getTime().value_in_unit(u.picosecond):.4f}",
+                f"{centre:.6f}",
+                f"{distance:.6f}",
+                f"{p.k_kcal_mol_a2 * (centre - distance):.6f}",  # -dU/dd: positive pulls apart
                 f"{p.work_kcal_mol:.8f}",
             ]
         )

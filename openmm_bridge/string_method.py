@@ -17,6 +17,7 @@ It has converged when the largest RMS displacement of an image in an iteration i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -25,41 +26,34 @@ from typing import Any
 
 import numpy as np
 import openmm as mm
-import openmm.unit as u
 
+from .context import get_platform
+from .energies import OpenMMEvaluator
 from .errors import PathganInputError
 from .fileio import atomic_file
-from .platforms import get_platform
+from .settings import Settings, non_negative, one_of, positive
 from .superpose import align_chain
-from .units import ANGSTROM_PER_NM, KJ_PER_KCAL, angstrom_to_nm
+from .trajio import write_trajectory
 
 
-@dataclass
-class StringConfig:
+@dataclasses.dataclass
+class StringConfig(Settings):
     """Settings of the zero-temperature string (Angstrom, kcal/mol)."""
 
-    max_iterations: int = 2000
-    step_size: float = 5e-4  # Angstrom^2 / (kcal/mol): displacement per unit force
-    max_step_angstrom: float = 0.02  # cap on any atom's move in one iteration
-    tol_displacement_angstrom: float = 2e-3
-    tol_energy_kcal_mol: float = 0.05
+    max_iterations: int = positive(2000)
+    step_size: float = positive(5e-4)  # Angstrom^2 / (kcal/mol): displacement per unit force
+    max_step_angstrom: float = positive(0.02)  # cap on any atom's move in one iteration
+    tol_displacement_angstrom: float = non_negative(2e-3)
+    tol_energy_kcal_mol: float = non_negative(0.05)
     fixed_ends: bool = True
     align: bool = True
-    projection: str = "perpendicular"  # or "full": the simplified string (E, Ren, Vanden-Eijnden 2007)
-    save_every: int = 10
+    # "full": the simplified string (E, Ren, Vanden-Eijnden 2007)
+    projection: str = one_of(("perpendicular", "full"), "perpendicular")
+    save_every: int = positive(10)
     platform: str = "Reference"
 
-    def validate(self) -> None:
-        """Raise :class:`PathganInputError` for settings that cannot run."""
-        for name in ("max_iterations", "step_size", "max_step_angstrom", "save_every"):
-            if getattr(self, name) <= 0:
-                raise PathganInputError(f"string: {name} must be positive, got {getattr(self, name)}")
-        if self.tol_displacement_angstrom < 0 or self.tol_energy_kcal_mol < 0:
-            raise PathganInputError("string: tolerances must be >= 0")
-        if self.projection not in ("perpendicular", "full"):
-            raise PathganInputError(
-                f"string: projection must be 'perpendicular' or 'full', got {self.projection!r}"
-            )
+    def check(self, where: str) -> None:
+        """The platform must exist."""
         get_platform(self.platform)
 
 
@@ -112,25 +106,6 @@ def check_images(images_angstrom: np.ndarray, n_atoms: int, where: str = "string
     return x
 
 
-class ForceEvaluator:
-    """OpenMM energy (kcal/mol) and forces (kcal/mol/A) of structures in Angstrom, counting calls."""
-
-    def __init__(self, system: mm.System, platform: str = "Reference") -> None:
-        plat, props = get_platform(platform, threads=1)
-        self.context = mm.Context(system, mm.VerletIntegrator(0.001), plat, props)
-        self.n_atoms = system.getNumParticles()
-        self.evaluations = 0
-
-    def __call__(self, xyz_angstrom: np.ndarray) -> tuple[float, np.ndarray]:
-        """Energy and forces of one structure (n_atoms, 3)."""
-        self.context.setPositions(angstrom_to_nm(xyz_angstrom))
-        state = self.context.getState(getEnergy=True, getForces=True)
-        self.evaluations += 1
-        e = state.getPotentialEnergy().value_in_unit(u.kilojoule_per_mole) / KJ_PER_KCAL
-        f = state.getForces(asNumpy=True).value_in_unit(u.kilojoule_per_mole / u.nanometer)
-        return e, f / (KJ_PER_KCAL * ANGSTROM_PER_NM)
-
-
 @dataclass
 class StringResult:
     """Outcome of a string run: final images (A), energies (kcal/mol), history, cost."""
@@ -156,9 +131,9 @@ class ZeroTemperatureString:
         self, system: mm.System, images_angstrom: np.ndarray, config: StringConfig | None = None
     ) -> None:
         self.config = config or StringConfig()
-        self.config.validate()
-        self.evaluate = ForceEvaluator(system, self.config.platform)
-        x = check_images(images_angstrom, self.evaluate.n_atoms)
+        self.config.validate("string")
+        self.evaluator = OpenMMEvaluator(system, self.config.platform)
+        x = check_images(images_angstrom, self.evaluator.n_atoms)
         if self.config.align:
             x = align_chain(x)
         self.images = reparametrize(x)
@@ -173,7 +148,7 @@ class ZeroTemperatureString:
             if end and self.config.fixed_ends and i in self._end_cache:
                 energies[i], forces[i] = self._end_cache[i]
                 continue
-            energies[i], forces[i] = self.evaluate(self.images[i])
+            energies[i], forces[i] = self.evaluator.energy_and_forces(self.images[i])
             if end and self.config.fixed_ends:
                 self._end_cache[i] = (energies[i], forces[i])
         return energies, forces
@@ -221,7 +196,7 @@ class ZeroTemperatureString:
                     "max_displacement_angstrom": shift,
                     "max_energy_change_kcal_mol": d_energy,
                     "barrier_kcal_mol": float(energies.max() - energies[0]),
-                    "force_evaluations": self.evaluate.evaluations,
+                    "force_evaluations": self.evaluator.evaluations,
                     "energies_kcal_mol": energies.tolist(),
                 }
             )
@@ -234,7 +209,7 @@ class ZeroTemperatureString:
         final, _ = self._energies_forces()
         snapshots.append(self.images.copy())
         return StringResult(
-            self.images.copy(), final, converged, len(history), self.evaluate.evaluations, history, snapshots
+            self.images.copy(), final, converged, len(history), self.evaluator.evaluations, history, snapshots
         )
 
 
@@ -264,11 +239,7 @@ def write_string_result(
     if topology is not None:
         import mdtraj as md
 
-        traj = md.Trajectory(
-            angstrom_to_nm(result.images).astype(np.float32), md.Topology.from_openmm(topology)
-        )
-        with atomic_file(out / "string.dcd") as tmp:
-            traj.save_dcd(str(tmp))
-        with atomic_file(out / "string.pdb") as tmp:
-            traj[0].save_pdb(str(tmp))
+        top = md.Topology.from_openmm(topology)
+        write_trajectory(result.images, top, out / "string.dcd")
+        write_trajectory(result.images[:1], top, out / "string.pdb")
     return out

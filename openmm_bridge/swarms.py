@@ -18,9 +18,10 @@ largest change of the images' mean potential energy fall under the tolerances.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,38 +36,36 @@ from .collective_variables import (
     restraint_force,
     set_targets,
 )
+from .context import get_platform, langevin, make_context
 from .errors import PathganInputError
 from .fileio import atomic_file
-from .platforms import get_platform
-from .string_method import reparametrize
-from .units import KJ_PER_KCAL, angstrom_to_nm, nm_to_angstrom
+from .settings import Settings, non_negative, positive, within
+from .string_method import check_images, reparametrize
+from .units import angstrom_to_nm, nm_to_angstrom
 
 
-@dataclass
-class SwarmsConfig:
-    """Settings of the swarms-of-trajectories string (OpenMM units where not named)."""
+@dataclasses.dataclass
+class SwarmsConfig(Settings):
+    """Settings of the swarms-of-trajectories string (kcal/mol, fs, ps, K as named; CVs in rad / A)."""
 
-    max_iterations: int = 20
-    restraint_k_kj_mol: float = 500.0  # per rad^2 (torsions) or nm^2 (distances)
-    equilibration_steps: int = 500
-    swarm_size: int = 16
-    swarm_steps: int = 10
-    temperature_k: float = 300.0
-    friction_per_ps: float = 1.0
-    timestep_fs: float = 1.0
-    smoothing: float = 0.1
-    tol_displacement: float = 0.02  # largest image move per iteration, CV units (rad / nm)
-    tol_energy_kcal_mol: float = 0.5
+    RENAMED = {"restraint_k_kj_mol": "restraint_k_kcal_mol"}
+
+    max_iterations: int = positive(20)
+    restraint_k_kcal_mol: float = positive(120.0)  # per rad^2 (torsions) or per A^2 (distances)
+    equilibration_steps: int = positive(500)
+    swarm_size: int = positive(16)
+    swarm_steps: int = positive(10)
+    temperature_k: float = positive(300.0)
+    friction_per_ps: float = positive(1.0)
+    timestep_fs: float = positive(1.0)
+    smoothing: float = within(0.0, 0.5, 0.1, closed=False)
+    tol_displacement: float = non_negative(0.02)  # largest image move per iteration, CV units (rad / A)
+    tol_energy_kcal_mol: float = non_negative(0.5)
     platform: str = "Reference"
     seed: int = 0
 
-    def validate(self) -> None:
-        """Raise :class:`PathganInputError` for settings that cannot run."""
-        for name in ("max_iterations", "equilibration_steps", "swarm_size", "swarm_steps", "timestep_fs"):
-            if getattr(self, name) <= 0:
-                raise PathganInputError(f"swarms: {name} must be positive, got {getattr(self, name)}")
-        if not 0 <= self.smoothing < 0.5:
-            raise PathganInputError(f"swarms: smoothing must be in [0, 0.5), got {self.smoothing}")
+    def check(self, where: str) -> None:
+        """The platform must exist."""
         get_platform(self.platform)
 
 
@@ -79,29 +78,22 @@ def image_task(
     seed: int,
 ) -> dict[str, Any]:
     """One image of one iteration (plain data in and out, for a Dask worker)."""
-    c = SwarmsConfig(**config)
+    c = SwarmsConfig.from_dict(config, "swarms")
     variables = [CollectiveVariable(n, k, tuple(a)) for n, k, a in cvs]
     system = mm.XmlSerializer.deserialize(system_xml)
-    restraint = restraint_force(variables, c.restraint_k_kj_mol)
+    restraint = restraint_force(variables, c.restraint_k_kcal_mol)
     system.addForce(restraint)
-    integrator = mm.LangevinMiddleIntegrator(
-        c.temperature_k * u.kelvin, c.friction_per_ps / u.picosecond, c.timestep_fs * u.femtosecond
-    )
-    integrator.setRandomNumberSeed(seed)
-    platform, props = get_platform(c.platform, threads=1)
-    context = mm.Context(system, integrator, platform, props)
+    integrator = langevin(c.temperature_k, c.friction_per_ps, c.timestep_fs, seed)
+    context = make_context(system, c.platform, integrator)
     context.setPositions(np.asarray(positions_nm))
-    set_targets(context, np.asarray(targets), c.restraint_k_kj_mol)
+    set_targets(context, variables, np.asarray(targets), c.restraint_k_kcal_mol)
     context.setVelocitiesToTemperature(c.temperature_k * u.kelvin, seed)
     integrator.step(c.equilibration_steps)
     start = context.getState(getPositions=True, getEnergy=True)
-    z0 = cv_values(context, restraint)
+    z0 = cv_values(context, restraint, variables)
     # potential energy without the restraint: switch it off
     context.setParameter("cv_k", 0.0)
-    e0 = (
-        context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilojoule_per_mole)
-        / KJ_PER_KCAL
-    )
+    e0 = context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilocalorie_per_mole)
     periodic = np.array([v.periodic for v in variables])
     ends = []
     for k in range(c.swarm_size):
@@ -109,7 +101,7 @@ def image_task(
         context.setParameter("cv_k", 0.0)
         context.setVelocitiesToTemperature(c.temperature_k * u.kelvin, seed * 1000 + k + 1)
         integrator.step(c.swarm_steps)
-        ends.append(periodic_delta(cv_values(context, restraint), z0, periodic))
+        ends.append(periodic_delta(cv_values(context, restraint, variables), z0, periodic))
     return {
         "positions_nm": start.getPositions(asNumpy=True).value_in_unit(u.nanometer).tolist(),
         "z_equilibrated": z0.tolist(),
@@ -160,10 +152,8 @@ class SwarmsString:
         cvs: list[CollectiveVariable],
         config: SwarmsConfig | None = None,
     ) -> None:
-        from .string_method import check_images
-
         self.config = config or SwarmsConfig()
-        self.config.validate()
+        self.config.validate("swarms")
         self.system_xml = mm.XmlSerializer.serialize(system)
         self.cvs = cvs
         self.periodic = np.array([v.periodic for v in cvs])
@@ -183,17 +173,22 @@ class SwarmsString:
         sys_copy = mm.XmlSerializer.deserialize(mm.XmlSerializer.serialize(system))
         force = restraint_force(self.cvs, 0.0)
         sys_copy.addForce(force)
-        ctx = mm.Context(sys_copy, mm.VerletIntegrator(0.001), mm.Platform.getPlatformByName("Reference"))
+        ctx = make_context(sys_copy)
         out = []
         for p in positions_nm:
             ctx.setPositions(p)
-            out.append(cv_values(ctx, force))
+            out.append(cv_values(ctx, force, self.cvs))
         return np.array(out)
 
     def iterate(
-        self, it: int, scheduler: str | None = None, n_workers: int | None = None, progress: bool = False
+        self,
+        it: int,
+        scheduler: str | None = None,
+        n_workers: int | None = None,
+        progress: bool = False,
+        client: Any = None,
     ) -> dict:
-        """One iteration over all images through Dask; returns its history row."""
+        """One iteration over all images through Dask (``client``: an open one to reuse); its history row."""
         from .execution import run_tasks
 
         c = self.config
@@ -205,7 +200,7 @@ class SwarmsString:
                 "positions_nm": self.positions_nm[i].tolist(),
                 "cvs": cv_spec,
                 "targets": self.z[i].tolist(),
-                "config": asdict(c),
+                "config": c.to_dict(),
                 "seed": 1 + c.seed * 100_003 + it * 1009 + i,
             }
             for i in range(m)
@@ -219,6 +214,7 @@ class SwarmsString:
             n_workers=n_workers,
             desc=f"swarms iteration {it + 1}",
             progress=progress,
+            client=client,
         )
         drift = np.array([r["drift"] for r in results])
         z_eq = np.array([r["z_equilibrated"] for r in results])
@@ -242,6 +238,7 @@ class SwarmsString:
             "energies_kcal_mol": energies.tolist(),
             "mean_drift_cv": float(np.abs(drift[1:-1]).mean()) if m > 2 else 0.0,
             "z_equilibrated_offset_cv": float(np.abs(periodic_delta(z_eq, self.z, self.periodic)).mean()),
+            "z": self.z.tolist(),
         }
         self.history.append(row)
         return row
@@ -250,16 +247,19 @@ class SwarmsString:
         self, scheduler: str | None = None, n_workers: int | None = None, progress: bool = True
     ) -> SwarmsResult:
         """Iterate until converged or ``max_iterations``."""
+        from .execution import dask_client
+
         c = self.config
         converged = False
-        for it in range(c.max_iterations):
-            row = self.iterate(it, scheduler, n_workers, progress)
-            if (
-                row["max_displacement_cv"] < c.tol_displacement
-                and row["max_energy_change_kcal_mol"] < c.tol_energy_kcal_mol
-            ):
-                converged = True
-                break
+        with dask_client(scheduler, n_workers) as client:  # one cluster for every iteration
+            for it in range(c.max_iterations):
+                row = self.iterate(it, progress=progress, client=client)
+                if (
+                    row["max_displacement_cv"] < c.tol_displacement
+                    and row["max_energy_change_kcal_mol"] < c.tol_energy_kcal_mol
+                ):
+                    converged = True
+                    break
         return SwarmsResult(
             self.z.copy(),
             nm_to_angstrom(self.positions_nm),
@@ -278,12 +278,12 @@ def write_swarms_result(
     out.mkdir(parents=True, exist_ok=True)
     meta = {
         "collective_variables": [v.name for v in cvs],
-        "units": {"torsions": "radian", "distances": "nm", "energy": "kcal/mol"},
+        "units": {"torsions": "radian", "distances": "angstrom", "energy": "kcal/mol"},
         "converged": result.converged,
         "iterations": result.iterations,
         "z": result.z.tolist(),
         "energies_kcal_mol": None if result.energies is None else result.energies.tolist(),
-        "config": asdict(config),
+        "config": config.to_dict(),
         "history": result.history,
     }
     with atomic_file(out / "swarms.json") as tmp:

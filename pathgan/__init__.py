@@ -1,0 +1,43 @@
+"""pathgan: conditional-GAN transition paths of proteins, scored with a batched TorchMD potential.
+
+The upper of pathgan's two packages (it builds on ``openmm_bridge``). Its main entry points
+are importable from the package itself, loaded on first use::
+
+    from pathgan import TorchMDPotential, TrainingConfig, train, load_model, generate_path, run_pipeline
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+#: Public name -> module that defines it.
+_EXPORTS = {
+    "TorchMDPotential": "potential",
+    "EndToEndRestraint": "restraint",
+    "TorsionSet": "torsions",
+    "TrainingConfig": "config",
+    "ReferenceSet": "data",
+    "GAN": "gan",
+    "load_model": "gan",
+    "Trainer": "trainer",
+    "train": "trainer",
+    "generate_path": "paths",
+    "load_path": "paths",
+    "write_path": "paths",
+    "compare_path": "compare",
+    "run_pipeline": "pipeline",
+    "RunConfig": "run_config",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -92,16 +92,11 @@ class ReferenceSet:
         cls, smd_dir: str | os.PathLike, system: MolecularSystem | None = None, stride: int = 1
     ) -> ReferenceSet:
         """The finished replicas of a ``pathgan smd`` folder (system: the one the pull used)."""
-        from openmm_bridge.steered_md import MANIFEST, TRAJECTORY, finished_replicas
+        from openmm_bridge.pull_folder import TRAJECTORY, finished_replicas, read_manifest
 
         smd_dir = Path(smd_dir)
         if system is None:
-            import json
-
-            manifest = smd_dir / MANIFEST
-            if not manifest.exists():
-                raise PathganInputError(f"{smd_dir}: not a pull folder (no {MANIFEST})")
-            system = MolecularSystem.load(json.loads(manifest.read_text())["system"])
+            system = MolecularSystem.load(read_manifest(smd_dir)["system"])
         reps = finished_replicas(smd_dir)
         if not reps:
             raise PathganInputError(f"{smd_dir}: no finished replicas")

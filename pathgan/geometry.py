@@ -74,8 +74,3 @@ def dihedral_from_bonds(b1: torch.Tensor, b2: torch.Tensor, b3: torch.Tensor, di
     n2 = _cross(b2, b3, dim)
     # atan2(|b2| b1.n2, n1.n2): the standard form, with m1 = n1 x b2/|b2| folded in.
     return torch.atan2(norm(b2, dim) * _dot(b1, n2, dim), _dot(n1, n2, dim))
-
-
-def centroid(pos: torch.Tensor, group: torch.Tensor) -> torch.Tensor:
-    """Geometric centre of atoms ``group`` (n_group,), shape (batch, 3)."""
-    return pos[:, group].mean(dim=1)

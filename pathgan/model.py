@@ -26,7 +26,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from openmm_bridge.errors import PathganInputError
 from openmm_bridge.superpose import superpose
+
+from .tables import bin_by_t, interpolate
 
 _ACTIVATIONS = {
     "sigmoid": nn.Sigmoid,
@@ -39,7 +42,7 @@ _ACTIVATIONS = {
 def mlp(sizes: Sequence[int], activation: str, final_activation: bool = False) -> nn.Sequential:
     """Linear layers ``sizes[0] -> ... -> sizes[-1]`` with ``activation`` between them."""
     if activation not in _ACTIVATIONS:
-        raise ValueError(f"unknown activation {activation!r}; known: {sorted(_ACTIVATIONS)}")
+        raise PathganInputError(f"unknown activation {activation!r}; known: {sorted(_ACTIVATIONS)}")
     layers: list[nn.Module] = []
     for k in range(len(sizes) - 1):
         layers.append(nn.Linear(sizes[k], sizes[k + 1]))
@@ -75,17 +78,13 @@ class Template(nn.Module):
     def __init__(self, frames_angstrom: torch.Tensor) -> None:
         super().__init__()
         if frames_angstrom.ndim != 3 or frames_angstrom.shape[0] < 2:
-            raise ValueError(
+            raise PathganInputError(
                 f"a template needs (K>=2, n_atoms, 3) frames, got {tuple(frames_angstrom.shape)}"
             )
         self.register_buffer("frames", frames_angstrom.detach().clone())
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:  # noqa: D102
-        k = self.frames.shape[0]
-        x = t.clamp(0.0, 1.0) * (k - 1)
-        lo = x.floor().long().clamp(max=k - 2)
-        frac = (x - lo).to(self.frames.dtype)[:, None, None]
-        return self.frames[lo] * (1 - frac) + self.frames[lo + 1] * frac
+        return interpolate(self.frames, t)
 
 
 class Generator(nn.Module):
@@ -163,7 +162,9 @@ class Discriminator(nn.Module):
     ) -> None:
         super().__init__()
         if torsion_features not in ("angles", "cos_sin"):
-            raise ValueError(f"torsion_features must be 'angles' or 'cos_sin', got {torsion_features!r}")
+            raise PathganInputError(
+                f"torsion_features must be 'angles' or 'cos_sin', got {torsion_features!r}"
+            )
         self.torsion_features = torsion_features
         self.time = TimeEncoding(t_frequencies)
         n_in = self.time.dim + n_torsions * (2 if torsion_features == "cos_sin" else 1)
@@ -198,16 +199,9 @@ def template_frames(
     the smallest summed RMSD to the others of its bin, at most ``max_per_bin`` sampled)
     is a real, physical frame, unlike a mean structure. Bin k is centred on t = k/(n_bins-1).
     """
-    if n_bins < 2:
-        raise ValueError("a template needs at least 2 bins")
     rng = np.random.default_rng(seed)
-    centres = np.linspace(0.0, 1.0, n_bins)
-    half = 0.5 / (n_bins - 1)
     out = []
-    for c in centres:
-        idx = np.flatnonzero(np.abs(t - c) <= half + 1e-12)
-        if idx.size == 0:
-            idx = np.array([int(np.argmin(np.abs(t - c)))])
+    for idx in bin_by_t(t, n_bins):
         if idx.size > max_per_bin:
             idx = rng.choice(idx, max_per_bin, replace=False)
         frames = xyz[idx]

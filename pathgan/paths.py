@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import mdtraj as md
 import numpy as np
 import torch
 
@@ -29,11 +28,10 @@ from openmm_bridge.fileio import atomic_directory
 from openmm_bridge.provenance import versions
 from openmm_bridge.superpose import align_chain
 from openmm_bridge.system import MolecularSystem
-from openmm_bridge.trajio import mdtraj_topology
-from openmm_bridge.units import angstrom_to_nm
+from openmm_bridge.trajio import frames_angstrom, load_frames, mdtraj_topology, write_trajectory
 
 if TYPE_CHECKING:
-    from .train import GAN
+    from .gan import GAN
 
 
 @dataclass
@@ -79,12 +77,10 @@ def write_path(
     top = mdtraj_topology(system)
     out = Path(out)
     with atomic_directory(out) as tmp:
-        traj = md.Trajectory(angstrom_to_nm(path.xyz[0]).astype(np.float32), top)
-        traj[0].save_pdb(str(tmp / "path.pdb"))
-        traj.save_dcd(str(tmp / "path.dcd"))
+        write_trajectory(path.xyz[0, :1], top, tmp / "path.pdb")
+        write_trajectory(path.xyz[0], top, tmp / "path.dcd")
         if path.xyz.shape[0] > 1:
-            flat = path.xyz.reshape(-1, *path.xyz.shape[2:])
-            md.Trajectory(angstrom_to_nm(flat).astype(np.float32), top).save_dcd(str(tmp / "ensemble.dcd"))
+            write_trajectory(path.xyz.reshape(-1, *path.xyz.shape[2:]), top, tmp / "ensemble.dcd")
         np.savez_compressed(
             tmp / "path.npz", t=path.t, xyz=path.xyz, **{f"energy_{k}": v for k, v in path.energies.items()}
         )
@@ -104,14 +100,17 @@ def write_path(
     return out
 
 
+def path_frames(path: str | os.PathLike, system: MolecularSystem) -> np.ndarray:
+    """Frames (n_frames, n_atoms, 3) Angstrom of a path folder or any trajectory, atoms checked."""
+    return load_path(path, system)[1]
+
+
 def load_path(folder_or_file: str | os.PathLike, system: MolecularSystem) -> tuple[np.ndarray, np.ndarray]:
     """t (n_frames,) and frames (n_frames, n_atoms, 3) Angstrom of a path.
 
     A pathgan path folder gives its own t; any other trajectory mdtraj reads (atoms
     checked against ``system``) gets t evenly spaced over its frames.
     """
-    from openmm_bridge.trajio import frames_angstrom, load_frames
-
     p = Path(folder_or_file)
     if p.is_dir():
         if not (p / "path.json").exists():

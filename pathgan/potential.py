@@ -81,7 +81,7 @@ class TorchMDPotential(nn.Module):
         self.torsions = torsions
         unknown = [t for t in terms if t not in TERMS]
         if unknown:
-            raise ValueError(f"unknown energy terms {unknown}; known: {list(TERMS)}")
+            raise PathganInputError(f"unknown energy terms {unknown}; known: {list(TERMS)}")
         self.terms = tuple(terms)
         self.n_atoms = int(parameters.natoms)
         self.restraint = restraint
@@ -183,7 +183,9 @@ class TorchMDPotential(nn.Module):
         The order and names are those of :attr:`torsions` (``torsions.names``).
         """
         if self.torsions is None:
-            raise ValueError("this potential was built without a topology; pass torsions= to define them")
+            raise PathganInputError(
+                "this potential was built without a topology; pass torsions= to define them"
+            )
         self.check_positions(pos)
         return self.torsions.angles(pos)
 

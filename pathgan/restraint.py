@@ -15,9 +15,11 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from openmm_bridge.distances import centroid_distance, check_groups
 from openmm_bridge.errors import PathganInputError
+from openmm_bridge.protocol import PullProtocol
 
-from .geometry import centroid
+from .tables import interpolate
 
 
 class EndToEndRestraint(nn.Module):
@@ -50,17 +52,8 @@ class EndToEndRestraint(nn.Module):
         centre_table_angstrom: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
-        ga, gb = list(group_a), list(group_b)
-        if not ga or not gb:
-            raise PathganInputError("end-to-end restraint: both atom groups need at least one atom")
-        if set(ga) & set(gb):
-            raise PathganInputError(f"end-to-end restraint: groups share atoms {sorted(set(ga) & set(gb))}")
-        if n_atoms is not None:
-            bad = [i for i in ga + gb if not 0 <= i < n_atoms]
-            if bad:
-                raise PathganInputError(
-                    f"end-to-end restraint: atom indices {bad} out of range for {n_atoms} atoms"
-                )
+        ga, gb = [int(i) for i in group_a], [int(i) for i in group_b]
+        check_groups(ga, gb, 10**9 if n_atoms is None else n_atoms, "end-to-end restraint")
         if k_kcal_mol_a2 < 0:
             raise PathganInputError(f"end-to-end restraint: negative force constant {k_kcal_mol_a2}")
         self.register_buffer("group_a", torch.tensor(ga, dtype=torch.long))
@@ -78,19 +71,37 @@ class EndToEndRestraint(nn.Module):
             self.c0, self.c1 = float(table[0]), float(table[-1])
         self.register_buffer("centre_table", table)
 
+    @classmethod
+    def from_protocol(
+        cls,
+        protocol: PullProtocol,
+        n_atoms: int | None = None,
+        centre_table_angstrom: Sequence[float] | None = None,
+    ) -> EndToEndRestraint:
+        """The restraint of a pull protocol (its groups must be filled in: ``protocol.with_groups``)."""
+        if protocol.group_a is None or protocol.group_b is None:
+            raise PathganInputError(
+                "end-to-end restraint: the pull protocol has no atom groups; use with_groups(system)"
+            )
+        return cls(
+            protocol.group_a,
+            protocol.group_b,
+            protocol.k_kcal_mol_a2,
+            protocol.c0_angstrom,
+            protocol.c1_angstrom,
+            n_atoms=n_atoms,
+            centre_table_angstrom=centre_table_angstrom,
+        )
+
     def centre(self, t: torch.Tensor) -> torch.Tensor:
         """Restraint centre c(t), Angstrom, same shape as ``t``."""
         if self.centre_table.numel() == 0:
             return self.c0 + t * (self.c1 - self.c0)
-        table = self.centre_table.to(dtype=t.dtype)
-        x = t.clamp(0.0, 1.0) * (table.numel() - 1)
-        lo = x.floor().long().clamp(max=table.numel() - 2)
-        frac = x - lo
-        return table[lo] * (1 - frac) + table[lo + 1] * frac
+        return interpolate(self.centre_table.to(dtype=t.dtype), t)
 
     def distance(self, pos: torch.Tensor) -> torch.Tensor:
         """End-to-end centroid distance of (batch, n_atoms, 3) positions, shape (batch,), Angstrom."""
-        return torch.linalg.vector_norm(centroid(pos, self.group_b) - centroid(pos, self.group_a), dim=-1)
+        return centroid_distance(pos, self.group_a, self.group_b)
 
     def forward(self, pos: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """Restraint energy, shape (batch,), kcal/mol; ``t`` has shape (batch,) or is a scalar."""

@@ -13,20 +13,9 @@ import mdtraj as md
 import numpy as np
 import torch
 
-from .geometry import dihedrals
+from openmm_bridge.torsion_index import BACKBONE, SIDE_CHAIN, named_torsions
 
-#: mdtraj functions giving the atom quadruples of each kind of torsion.
-_KINDS = {
-    "phi": md.compute_phi,
-    "psi": md.compute_psi,
-    "omega": md.compute_omega,
-    "chi1": md.compute_chi1,
-    "chi2": md.compute_chi2,
-    "chi3": md.compute_chi3,
-    "chi4": md.compute_chi4,
-}
-BACKBONE = ("phi", "psi", "omega")
-SIDE_CHAIN = ("chi1", "chi2", "chi3", "chi4")
+from .geometry import dihedrals
 
 
 @dataclass(frozen=True)
@@ -49,20 +38,7 @@ class TorsionSet:
         cls, topology: md.Topology, kinds: tuple[str, ...] = BACKBONE + SIDE_CHAIN
     ) -> TorsionSet:
         """The torsions of ``kinds`` found in ``topology`` (mdtraj's definitions)."""
-        unknown = [k for k in kinds if k not in _KINDS]
-        if unknown:
-            raise ValueError(f"unknown torsion kinds {unknown}; known: {list(_KINDS)}")
-        probe = md.Trajectory(np.zeros((1, topology.n_atoms, 3), dtype=np.float32), topology)
-        rows, names = [], []
-        for kind in kinds:
-            quads, _ = _KINDS[kind](probe)
-            for q in quads:
-                # name a torsion after the residue of its second atom (phi_i: C(i-1)-N(i)-CA(i)-C(i))
-                res = topology.atom(int(q[2] if kind == "phi" else q[1])).residue
-                rows.append(q)
-                names.append(f"{kind}:{res.name}{res.resSeq}")
-        indices = np.asarray(rows, dtype=np.int64).reshape(-1, 4)
-        return cls(indices, tuple(names))
+        return cls(*named_torsions(topology, kinds))
 
     def __len__(self) -> int:
         return len(self.names)

@@ -26,7 +26,7 @@ import parmed
 from parmed.topologyobjects import BondType, UreyBradley
 
 from openmm_bridge.builder import build_peptide
-from openmm_bridge.system import _atom_types_from_forcefield
+from openmm_bridge.forcefield_types import atom_types
 from openmm_bridge.units import ANGSTROM_PER_NM, KJ_PER_KCAL
 
 _RMIN_HALF_PER_SIGMA = 2 ** (1 / 6) / 2
@@ -92,7 +92,7 @@ def write_charmm_peptide(folder: Path, sequence: str = "AAAAA") -> tuple[Path, P
     # CHARMM36 caps are patches, not residues; hydrogens come from the AMBER templates.
     topology, positions = build_peptide(sequence, app.ForceField("amber14-all.xml"), caps=False)
     system = charmm.createSystem(topology, nonbondedMethod=app.NoCutoff, constraints=None)
-    for atom, atype in zip(topology.atoms(), _atom_types_from_forcefield(charmm, topology), strict=True):
+    for atom, atype in zip(topology.atoms(), atom_types(charmm, topology), strict=True):
         atom.id = atype
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the LJ forces parmed cannot read are restored below

@@ -10,7 +10,11 @@ import openmm as mm
 import openmm.unit as u
 import pytest
 
+from openmm_bridge.protocol import PullProtocol
+from openmm_bridge.pull_folder import read_protocol
 from openmm_bridge.system import MolecularSystem
+from pathgan.config import TrainingConfig
+from pathgan.data import ReferenceSet
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +75,8 @@ def deca_dir(deca: MolecularSystem, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def small_pull(deca_dir: Path, tmp_path_factory) -> Path:
     """A pull folder with 3 finished replicas of a 20 ps pull (14 -> 24 A), 201 frames each (in this process, no Dask)."""
-    from openmm_bridge.steered_md import PullProtocol, prepare_pull, run_replica
+    from openmm_bridge.pull_folder import prepare_pull
+    from openmm_bridge.steered_md import run_replica
 
     out = tmp_path_factory.mktemp("pull") / "smd"
     protocol = PullProtocol(
@@ -87,6 +92,33 @@ def small_pull(deca_dir: Path, tmp_path_factory) -> Path:
     for i, seed in enumerate(manifest["seeds"]):
         run_replica(str(deca_dir), manifest["protocol"], seed, str(out), i)
     return out
+
+
+def tiny(preset: str = "pathgan", **changes) -> TrainingConfig:
+    """A training configuration small enough for a test (seconds)."""
+    base = {
+        "preset": preset,
+        "stride": 3,
+        "batch_size": 32,
+        "pretrain_epochs": 1,
+        "epochs": 3,
+        "energy_steps": 2,
+        "validation_fraction": 0.34,
+        "model": {"hidden": [32, 32], "template_bins": 5 if preset != "paper" else 0},
+    }
+    return TrainingConfig.from_dict({**base, **changes})
+
+
+@pytest.fixture(scope="session")
+def reference(small_pull, deca) -> ReferenceSet:
+    """The small pull's frames, every third."""
+    return ReferenceSet.from_smd(small_pull, deca, stride=3)
+
+
+@pytest.fixture(scope="session")
+def pull_protocol(small_pull) -> PullProtocol:
+    """The small pull's protocol."""
+    return read_protocol(small_pull)
 
 
 #: Tiny settings of the whole pipeline (seconds): 2 short pulls, 3 epochs, small strings and windows.
@@ -120,5 +152,5 @@ def tiny_run(tmp_path_factory) -> Path:
     from pathgan.pipeline import run_pipeline
 
     out = tmp_path_factory.mktemp("run") / "tiny"
-    run_pipeline(out, "quick", overrides=TINY_RUN, progress=False, log=lambda _msg: None)
+    run_pipeline(out, "quick", overrides=TINY_RUN, progress=False)
     return out

@@ -67,4 +67,4 @@ def test_bad_input(small_pull, tmp_path, capsys):
         str(tmp_path / "c.yaml"),
     ]
     assert main(argv) == 2
-    assert "unknown training keys ['learning_rate']" in capsys.readouterr().err
+    assert "unknown settings ['learning_rate']" in capsys.readouterr().err

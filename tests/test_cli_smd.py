@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from openmm_bridge.jarzynski import read_pull_csv
+from openmm_bridge.pmf_outputs import read_pull_csv
 from pathgan.cli import main
 
 

@@ -36,29 +36,46 @@ def test_values_match_mdtraj(deca):
     force = restraint_force(cvs, 0.0)
     ctx = _context(deca, force)
     ctx.setPositions(deca.positions)
-    values = cv_values(ctx, force)
+    values = cv_values(ctx, force, cvs)  # radians and Angstrom
     traj = md.Trajectory(deca.positions_angstrom()[None] / 10, top)
     _, phi = md.compute_phi(traj)
     np.testing.assert_allclose(values[:3], phi[0, :3], atol=1e-5)
-    assert values[3] == pytest.approx(md.compute_distances(traj, [[8, 18]])[0, 0], abs=1e-5)
+    assert values[3] == pytest.approx(10 * md.compute_distances(traj, [[8, 18]])[0, 0], abs=1e-4)
 
 
 def test_restraint_is_periodic_and_zero_at_target(deca):
     top = mdtraj_topology(deca)
     cvs = resolve(top, ["phi:ALA2"])
-    force = restraint_force(cvs, 100.0)
+    force = restraint_force(cvs, 100.0)  # kcal/mol/rad^2
     ctx = _context(deca, force)
     ctx.setPositions(deca.positions)
-    phi = cv_values(ctx, force)[0]
-    full = ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilojoule_per_mole)
-    set_targets(ctx, np.array([phi]))
-    at_target = ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilojoule_per_mole)
-    set_targets(ctx, np.array([phi + 2 * math.pi - 0.1]))  # 0.1 rad away across the wrap
-    wrapped = ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilojoule_per_mole)
+    phi = cv_values(ctx, force, cvs)[0]
+    unit = u.kilocalorie_per_mole
+    full = ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(unit)
+    set_targets(ctx, cvs, np.array([phi]))
+    at_target = ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(unit)
+    set_targets(ctx, cvs, np.array([phi + 2 * math.pi - 0.1]))  # 0.1 rad away across the wrap
+    wrapped = ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(unit)
     assert full - at_target == pytest.approx(0.5 * 100.0 * phi**2, rel=1e-5)
     assert wrapped - at_target == pytest.approx(0.5 * 100.0 * 0.1**2, rel=1e-4)
     np.testing.assert_allclose(
         periodic_delta(np.array([3.1]), np.array([-3.1]), np.array([True])), [6.2 - 2 * math.pi]
+    )
+
+
+def test_distance_restraint_in_kcal_per_a2(deca):
+    top = mdtraj_topology(deca)
+    cvs = resolve(top, ["distance:8-18"])
+    force = restraint_force(cvs, 10.0)  # kcal/mol/A^2
+    ctx = _context(deca, force)
+    ctx.setPositions(deca.positions)
+    d = cv_values(ctx, force, cvs)[0]
+    unit = u.kilocalorie_per_mole
+    set_targets(ctx, cvs, np.array([d]))
+    at_target = ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(unit)
+    set_targets(ctx, cvs, np.array([d + 0.5]))  # 0.5 A away
+    assert ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(unit) - at_target == pytest.approx(
+        0.5 * 10.0 * 0.5**2, rel=1e-6
     )
 
 

@@ -31,13 +31,13 @@ def test_yaml_overrides_and_errors(tmp_path):
     assert c.name == "paper" and c.epochs == 3 and c.model.hidden == [8, 8] and c.model.noise_dim == 31
     assert TrainingConfig.from_dict(c.to_dict()) == c
     f.write_text("epochz: 3\n")
-    with pytest.raises(PathganInputError, match=r"c.yaml: unknown training keys \['epochz'\]"):
+    with pytest.raises(PathganInputError, match=r"c.yaml: unknown settings \['epochz'\]"):
         TrainingConfig.from_yaml(f)
     f.write_text("model:\n  hiden: [3]\n")
-    with pytest.raises(PathganInputError, match="unknown model keys"):
+    with pytest.raises(PathganInputError, match=r"c.yaml.model: unknown settings \['hiden'\]"):
         TrainingConfig.from_yaml(f)
     f.write_text("batch_size: 0\n")
-    with pytest.raises(PathganInputError, match="batch_size must be positive"):
+    with pytest.raises(PathganInputError, match="c.yaml.batch_size: must be positive, got 0"):
         TrainingConfig.from_yaml(f)
     f.write_text("term_schedule: {bonds: 0, springs: 1}\n")
     with pytest.raises(PathganInputError, match="unknown energy terms"):

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import parmed
+import pytest
+
+from openmm_bridge.system import MolecularSystem
+from openmm_bridge.trajio import load_frames
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -36,7 +42,9 @@ def test_score_trajectory(tiny_run):
 
 def test_bias_with_path_cv(tiny_run):
     out = _run("bias_with_path_cv.py", "--system", "system", "--path", "path", "--steps", "100", cwd=tiny_run)
-    assert out.count("s0 = ") == 10
+    rows = re.findall(r"s0 = ([\d.]+)\s+s = ([-\d.]+)\s+z = ([-\d.]+) A\^2", out)
+    assert [float(r[0]) for r in rows] == pytest.approx(np.linspace(0.1, 1.0, 10))
+    assert all(-0.01 <= float(r[1]) <= 1.01 for r in rows)  # s is a progress along the path
 
 
 def test_seed_string(tiny_run, tmp_path):
@@ -54,7 +62,13 @@ def test_seed_string(tiny_run, tmp_path):
         str(tmp_path / "s.dcd"),
         cwd=tiny_run,
     )
-    assert "converged" in out and (tmp_path / "s.dcd").stat().st_size > 0
+    # 5 iterations cannot converge a string: the report says so, with the cost of those 5
+    match = re.search(r"converged: (True|False) after (\d+) iterations, (\d+) force evaluations", out)
+    assert match is not None, out
+    assert match.group(1) == "False" and int(match.group(2)) == 5
+    assert int(match.group(3)) == 5 * 3 + 3 + 2  # 3 interior images per iteration, a final pass, 2 ends once
+    string = load_frames(tmp_path / "s.dcd", MolecularSystem.load(tiny_run / "system"))
+    assert string.n_frames == 5
 
 
 def test_train_on_own_trajectories(tiny_run, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from distributed import LocalCluster
 
-from openmm_bridge.errors import PathganInputError
+from openmm_bridge.errors import PathganError, PathganInputError
 from openmm_bridge.execution import dask_client, default_workers, run_tasks
 
 
@@ -25,7 +25,7 @@ def test_existing_scheduler_by_address():
 
 
 def test_failing_task_is_named():
-    with pytest.raises(RuntimeError, match="bad-task failed: TypeError"):
+    with pytest.raises(PathganError, match="bad-task failed: TypeError"):
         run_tasks(pow, [{"base": "x", "exp": 2}], ["bad-task"], n_workers=1, progress=False)
 
 

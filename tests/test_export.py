@@ -8,8 +8,9 @@ import openmm.unit as u
 import pytest
 
 from openmm_bridge.errors import PathganInputError
-from openmm_bridge.export import energies_by_force, openmm_positions, path_frames, relax_on_path
+from openmm_bridge.export import energies_by_force, openmm_positions, relax_on_path
 from openmm_bridge.trajio import mdtraj_topology
+from pathgan.paths import path_frames
 
 
 def test_positions_energies_and_relaxation(deca, small_pull):

@@ -23,5 +23,3 @@ def test_against_mdtraj(deca, deca_frames):
     np.testing.assert_allclose(
         geometry.distances(x, torch.tensor(pairs)).numpy(), 10 * md.compute_distances(traj, pairs), atol=1e-4
     )
-    c = geometry.centroid(x, torch.tensor([0, 1]))
-    np.testing.assert_allclose(c.numpy(), deca_frames[:, :2].mean(1))

@@ -15,30 +15,40 @@ from openmm_bridge.superpose import align_chain
 
 
 @pytest.fixture(scope="module")
-def path_nm(small_pull, deca) -> np.ndarray:
-    """An evenly spaced path (11 frames, nm) from a reference pull."""
+def path_a(small_pull, deca) -> np.ndarray:
+    """An evenly spaced path (11 frames, Angstrom) from a reference pull."""
     from pathgan.data import ReferenceSet
 
     frames = ReferenceSet.from_smd(small_pull, deca, stride=10).frames[0]
-    return reparametrize(align_chain(frames))[::2] / 10.0
+    return reparametrize(align_chain(frames))[::2]
 
 
-def test_s_runs_from_0_to_1_and_z_is_0_on_the_path(deca, path_nm):
-    cv = PathCV(path_nm, default_atoms(deca.topology))
-    values = np.array([path_cv_values(cv, f) for f in path_nm])
+def test_s_runs_from_0_to_1_and_z_is_0_on_the_path(deca, path_a):
+    cv = PathCV(path_a, default_atoms(deca.topology))
+    values = np.array([path_cv_values(cv, f) for f in path_a])
     s, z = values[:, 0], values[:, 1]
-    assert s[0] < 0.03 and s[-1] > 0.97
+    # s and z by their definitions, in numpy: mean squared difference of the CA distance matrices
+    ca = default_atoms(deca.topology)
+    dist = np.linalg.norm(path_a[:, ca, None] - path_a[:, None, ca], axis=-1)[:, *np.triu_indices(len(ca), 1)]
+    d2 = ((dist[:, None] - dist[None]) ** 2).mean(axis=-1)  # (frame, reference frame), A^2
+    w = np.exp(-cv.lam * d2)
+    m = len(path_a)
+    np.testing.assert_allclose(s, (w * np.arange(m) / (m - 1)).sum(axis=1) / w.sum(axis=1), atol=1e-9)
+    np.testing.assert_allclose(z, -np.log(w.sum(axis=1)) / cv.lam, atol=1e-9)
+    assert cv.lam == pytest.approx(2.3 / np.mean(np.diag(d2, 1)))  # Branduardi's lambda
+    # at the ends s is 0 and 1 up to half a frame spacing, and it grows along the path
+    assert s[0] < 0.5 / (m - 1) and s[-1] > 1 - 0.5 / (m - 1)
     assert np.all(np.diff(s) > 0)
     # On a frame, z = -ln(1 + sum over the other frames of exp(-lambda d^2)) / lambda: zero up to the
     # path's resolution; its two neighbours weigh at most 1 each, so |z| < ln(3) / lambda.
     assert np.abs(z).max() < np.log(3.0) / cv.lam
     # off the path, z grows
-    off = path_nm[5] + np.random.default_rng(0).normal(scale=0.1, size=path_nm[5].shape)
+    off = path_a[5] + np.random.default_rng(0).normal(scale=1.0, size=path_a[5].shape)
     assert path_cv_values(cv, off)[1] > np.log(3.0) / cv.lam
     # rotation and translation change nothing
     q, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(3, 3)))
-    moved = path_nm[4] @ (q * np.sign(np.linalg.det(q))).T + 1.0
-    np.testing.assert_allclose(path_cv_values(cv, moved), path_cv_values(cv, path_nm[4]), atol=1e-9)
+    moved = path_a[4] @ (q * np.sign(np.linalg.det(q))).T + 10.0
+    np.testing.assert_allclose(path_cv_values(cv, moved), path_cv_values(cv, path_a[4]), atol=1e-9)
 
 
 def _context(deca, force, group=1):
@@ -50,16 +60,20 @@ def _context(deca, force, group=1):
     return mm.Context(system, mm.VerletIntegrator(0.001), mm.Platform.getPlatformByName("Reference"))
 
 
-def test_torch_force_matches_plain_torch_and_finite_differences(deca, path_nm):
+def test_torch_force_matches_plain_torch_and_finite_differences(deca, path_a):
     atoms = default_atoms(deca.topology)
-    force = path_cv_force(path_nm, atoms, k_s_kj_mol=3000.0, s0=0.35, k_z_kj_mol_nm4=1e4, z_max_nm2=0.0)
+    k_s_kcal, k_z_kcal = 3000.0 / 4.184, 1e4 / 4.184 / 1e4  # 3000 kJ/mol; 1e4 kJ/mol/nm^4
+    force = path_cv_force(
+        path_a, atoms, k_s_kcal_mol=k_s_kcal, s0=0.35, k_z_kcal_mol_a4=k_z_kcal, z_max_a2=0.0
+    )
     ctx = _context(deca, force)
-    x = path_nm[4] + np.random.default_rng(2).normal(scale=0.02, size=path_nm[4].shape)
+    x_a = path_a[4] + np.random.default_rng(2).normal(scale=0.2, size=path_a[4].shape)
+    x = x_a / 10.0  # OpenMM and the TorchForce work in nm
     ctx.setPositions(x)
     state = ctx.getState(getEnergy=True, getForces=True)
     energy = state.getPotentialEnergy().value_in_unit(u.kilojoule_per_mole)
     forces = state.getForces(asNumpy=True).value_in_unit(u.kilojoule_per_mole / u.nanometer)
-    bias = PathCVBias(PathCV(path_nm, atoms), 1e4, 0.0)
+    bias = PathCVBias(PathCV(path_a, atoms), k_z_kcal, 0.0)
     xt = torch.tensor(x, requires_grad=True)
     e = bias(xt, torch.tensor(0.35, dtype=torch.float64), torch.tensor(3000.0, dtype=torch.float64))
     e.backward()
@@ -79,25 +93,45 @@ def test_torch_force_matches_plain_torch_and_finite_differences(deca, path_nm):
     assert not forces[[i for i in range(deca.n_atoms) if i not in atoms]].any()  # only metric atoms feel it
 
 
-def test_global_parameters_move_the_bias(deca, path_nm):
-    force = path_cv_force(path_nm, default_atoms(deca.topology), k_s_kj_mol=1000.0, s0=0.0)
+def test_global_parameters_move_the_bias(deca, path_a):
+    force = path_cv_force(path_a, default_atoms(deca.topology), k_s_kcal_mol=1000.0 / 4.184, s0=0.0)
+    assert ctx_parameter(force, "pathcv_ks") == pytest.approx(1000.0)  # the Context parameter is in kJ/mol
     ctx = _context(deca, force)
-    ctx.setPositions(path_nm[-1])
+    ctx.setPositions(path_a[-1] / 10.0)
     e0 = ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilojoule_per_mole)
     ctx.setParameter("pathcv_s0", 1.0)
     e1 = ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilojoule_per_mole)
     assert e0 > 400.0 and e1 < 5.0  # 1/2 k (s - s0)^2 with s ~ 1
 
 
-def test_bad_input(deca, path_nm):
+def test_bad_input(deca, path_a):
     atoms = default_atoms(deca.topology)
     with pytest.raises(PathganInputError, match="at least 2 frames"):
-        PathCV(path_nm[:1], atoms)
-    bad = path_nm.copy()
+        PathCV(path_a[:1], atoms)
+    bad = path_a.copy()
     bad[2, 3, 0] = np.nan
     with pytest.raises(PathganInputError, match="NaN"):
         PathCV(bad, atoms)
     with pytest.raises(PathganInputError, match="out of range"):
-        PathCV(path_nm, [0, 1, 500])
+        PathCV(path_a, [0, 1, 500])
     with pytest.raises(PathganInputError, match="identical"):
-        PathCV(np.repeat(path_nm[:1], 3, axis=0), atoms)
+        PathCV(np.repeat(path_a[:1], 3, axis=0), atoms)
+
+
+def test_old_argument_names_fail_with_a_hint(deca, path_a):
+    atoms = default_atoms(deca.topology)
+    with pytest.raises(TypeError, match="'k_s_kj_mol' was renamed 'k_s_kcal_mol'.*kilocalorie"):
+        path_cv_force(path_a, atoms, k_s_kj_mol=2000.0)
+    with pytest.raises(TypeError, match="'frames_nm' was renamed 'frames_angstrom'"):
+        PathCV(frames_nm=path_a, atoms=atoms)
+
+
+def test_a_quantity_is_accepted(deca, path_a):
+    force = path_cv_force(path_a, default_atoms(deca.topology), k_s_kcal_mol=2000.0 * u.kilojoule_per_mole)
+    assert ctx_parameter(force, "pathcv_ks") == pytest.approx(2000.0)
+
+
+def ctx_parameter(force: mm.Force, name: str) -> float:
+    """The default value of a global parameter of ``force``."""
+    names = [force.getGlobalParameterName(i) for i in range(force.getNumGlobalParameters())]
+    return force.getGlobalParameterDefaultValue(names.index(name))

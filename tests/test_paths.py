@@ -8,20 +8,17 @@ import mdtraj as md
 import numpy as np
 import pytest
 import torch
-from test_train import tiny
+from conftest import tiny
 
 from openmm_bridge.errors import PathganInputError
 from openmm_bridge.system import MolecularSystem
+from pathgan.gan import GAN
 from pathgan.paths import generate_path, load_path, write_path
-from pathgan.train import GAN, PullSpec
 
 
 @pytest.fixture(scope="module")
-def gan(deca, small_pull):
-    from pathgan.data import ReferenceSet
-
-    ref = ReferenceSet.from_smd(small_pull, deca, stride=5)
-    return GAN.for_reference(deca, tiny(), PullSpec.from_smd(small_pull), ref)
+def gan(deca, reference, pull_protocol):
+    return GAN.for_reference(deca, tiny(), pull_protocol, reference)
 
 
 def test_generate_and_write_and_read(gan, deca, tmp_path):

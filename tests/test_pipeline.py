@@ -10,12 +10,11 @@ import subprocess
 import sys
 import time
 
-import pytest
 import yaml
 from conftest import TINY_RUN
 
-from openmm_bridge.errors import PathganInputError
-from pathgan.pipeline import STAGES, Pipeline, resolve_config, run_pipeline
+from pathgan.pipeline import STAGES, Pipeline, run_pipeline
+from pathgan.run_config import resolve_config
 
 OUTPUTS = {
     "system": ["system.xml", "structure.pdb", "metadata.json"],
@@ -50,25 +49,25 @@ def test_every_stage_writes_its_outputs(tiny_run):
 
 
 def test_second_run_skips_everything_and_a_change_redoes_downstream(tiny_run, tmp_path):
-    again = run_pipeline(tiny_run, "quick", overrides=TINY_RUN, progress=False, log=lambda _m: None)
+    again = run_pipeline(tiny_run, "quick", overrides=TINY_RUN, progress=False)
     assert again.ran == [] and again.skipped == list(STAGES)
     changed = copy.deepcopy(TINY_RUN)
     changed["generate"] = {"frames": 7}
-    pipe = run_pipeline(tiny_run, "quick", overrides=changed, progress=False, log=lambda _m: None)
+    pipe = run_pipeline(tiny_run, "quick", overrides=changed, progress=False)
     assert pipe.ran == ["path", "refine", "compare", "pathcv", "report"]
     assert json.loads((tiny_run / "path" / "path.json").read_text())["n_frames"] == 7
     # and back: the original settings redo the same stages again
-    run_pipeline(tiny_run, "quick", overrides=TINY_RUN, progress=False, log=lambda _m: None)
+    run_pipeline(tiny_run, "quick", overrides=TINY_RUN, progress=False)
 
 
 def test_stage_keys_change_with_the_builder_version(tmp_path, monkeypatch):
     from openmm_bridge import builder
 
     cfg = resolve_config("quick", overrides=TINY_RUN)
-    before = Pipeline(tmp_path, cfg, progress=False, log=lambda _m: None)
+    before = Pipeline(tmp_path, cfg, progress=False)
     keys = {s: before.key(s) for s in STAGES}
     monkeypatch.setattr(builder, "BUILDER_VERSION", builder.BUILDER_VERSION + 1)
-    after = Pipeline(tmp_path, cfg, progress=False, log=lambda _m: None)
+    after = Pipeline(tmp_path, cfg, progress=False)
     assert all(after.key(s) != keys[s] for s in STAGES)  # every stage reads the system, directly or not
 
 
@@ -92,49 +91,8 @@ def test_killed_during_training_resumes(tmp_path):
     assert not (out / "train" / "model.pt").exists()
     stages = json.loads((out / "stages.json").read_text())
     assert "train" not in stages and "smd" in stages
-    pipe = run_pipeline(out, "quick", config_file=cfg, progress=False, log=lambda _m: None)
+    pipe = run_pipeline(out, "quick", config_file=cfg, progress=False)
     assert pipe.skipped == ["system", "smd", "pmf"] and pipe.ran[0] == "train"
     history = (out / "train" / "losses.csv").read_text().splitlines()[1:]
     assert [int(r.split(",")[0]) for r in history] == list(range(1, 14))  # every epoch once
     assert (out / "report.html").exists()
-
-
-def test_configuration_errors(tmp_path):
-    with pytest.raises(PathganInputError, match="unknown preset"):
-        resolve_config("fast")
-    with pytest.raises(PathganInputError, match="unknown section 'smdd'"):
-        resolve_config("quick", overrides={"smdd": {}})
-    with pytest.raises(PathganInputError, match="unknown setting 'frame'"):
-        resolve_config("quick", overrides={"generate": {"frame": 3}})
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("- a list\n")
-    with pytest.raises(PathganInputError, match="expected a mapping"):
-        resolve_config("quick", bad)
-    paper = resolve_config("paper")
-    assert paper["smd"]["replicas"] == 50 and paper["smd"]["length_ps"] == 1000.0
-    assert paper["train"]["pretrain_epochs"] == 5 and paper["train"]["epochs"] == 10
-    assert Pipeline(tmp_path, resolve_config()).key("train") != Pipeline(tmp_path, paper).key("train")
-
-
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        ({"smd": {"replicas": -1}}, r"config.smd.replicas: must be at least 1, got -1"),
-        ({"smd": {"replicas": "eight"}}, r"config.smd.replicas: expected int, got 'eight'"),
-        ({"smd": {"length_ps": 0.0}}, "length must be positive"),
-        ({"smd": {"c0_angstrom": 20.0, "c1_angstrom": 20.0}}, "nothing would be pulled"),
-        ({"smd": {"platform": "Nope"}}, "unknown OpenMM platform"),
-        ({"smd": {"lenght_ps": 3.0}}, "unknown pull protocol keys"),
-        ({"train": {"epochs": "many"}}, r"config.train.epochs: expected int"),
-        ({"train": {"stride": 10_000}}, "leaves fewer than 2 of the 501 frames"),
-        ({"train": {"learning_rate": 1.0}}, "unknown training keys"),
-        ({"generate": {"frames": 600}}, "600 frames, more than the reference's 501"),
-        ({"refine": {"images": 50}}, r"config.refine.images: 50; needs 3 to generate.frames \(20\)"),
-        ({"pathcv": {"windows": 1}}, "windows >= 2"),
-        ({"seed": 1.5}, "config.seed: expected int"),
-    ],
-)
-def test_bad_configuration_fails_before_any_work(tmp_path, overrides, message):
-    with pytest.raises(PathganInputError, match=message):
-        run_pipeline(tmp_path / "never", "quick", overrides=overrides, progress=False, log=lambda _m: None)
-    assert not (tmp_path / "never").exists()

@@ -22,11 +22,14 @@ def test_energy_centre_and_gradient():
 
 
 def test_bad_groups():
-    with pytest.raises(PathganInputError, match="out of range for 10 atoms"):
+    with pytest.raises(
+        PathganInputError,
+        match=r"atom indices \[12\] of the second group are out of range \(the system has 10 atoms\)",
+    ):
         EndToEndRestraint([0], [12], n_atoms=10)
     with pytest.raises(PathganInputError, match="share atoms"):
         EndToEndRestraint([0, 1], [1])
-    with pytest.raises(PathganInputError, match="at least one atom"):
+    with pytest.raises(PathganInputError, match="the first atom group is empty"):
         EndToEndRestraint([], [1])
 
 

@@ -15,18 +15,14 @@ import numpy as np
 import pytest
 
 from openmm_bridge.errors import PathganInputError
-from openmm_bridge.jarzynski import read_pull_csv
-from openmm_bridge.steered_md import (
-    PROGRESS,
-    PullProtocol,
-    partial_dir,
-    prepare_pull,
-    replica_dir,
-    replica_seed,
-    run_pull,
-    run_replica,
-    truncate_dcd,
-)
+from openmm_bridge.pmf_outputs import read_pull_csv
+from openmm_bridge.protocol import PullProtocol
+from openmm_bridge.pull_folder import partial_dir, prepare_pull, replica_dir, replica_seed
+from openmm_bridge.reporters import AtomicCheckpointReporter
+from openmm_bridge.steered_md import run_pull, run_replica
+from openmm_bridge.trajio import read_trajectory
+
+PROGRESS = AtomicCheckpointReporter.PROGRESS
 
 #: A short, fast pull: 40 ps, 14 -> 22 A, stiff enough that the distance follows.
 PROTOCOL = PullProtocol(
@@ -51,7 +47,7 @@ def pulled(deca_dir, tmp_path_factory) -> tuple[Path, list[dict]]:
 
 
 def _frames(out: Path, index: int) -> md.Trajectory:
-    return md.load_dcd(str(replica_dir(out, index) / "trajectory.dcd"), top=str(out / "start.pdb"))
+    return read_trajectory(replica_dir(out, index) / "trajectory.dcd", str(out / "start.pdb"))
 
 
 def test_two_replicas_write_frames_and_work(pulled):
@@ -104,7 +100,7 @@ def test_same_seed_reproduces_the_trajectory_in_process(pulled, deca_dir, tmp_pa
     again = tmp_path / "again"
     run_replica(str(deca_dir), manifest["protocol"], manifest["seeds"][0], str(again), 0)
     np.testing.assert_array_equal(
-        md.load_dcd(str(replica_dir(again, 0) / "trajectory.dcd"), top=str(out / "start.pdb")).xyz,
+        read_trajectory(replica_dir(again, 0) / "trajectory.dcd", str(out / "start.pdb")).xyz,
         _frames(out, 0).xyz,
     )
     assert (replica_dir(again, 0) / "pull.csv").read_text() == (replica_dir(out, 0) / "pull.csv").read_text()
@@ -162,22 +158,11 @@ def test_rerun_keeps_finished_replicas_and_rejects_another_protocol(pulled, deca
         prepare_pull(deca_dir, out, 2, other, base_seed=SEED)
 
 
-def test_truncate_dcd(pulled, tmp_path):
-    out, _ = pulled
-    copy = tmp_path / "t.dcd"
-    copy.write_bytes((replica_dir(out, 0) / "trajectory.dcd").read_bytes())
-    truncate_dcd(copy, 7)
-    cut = md.load_dcd(str(copy), top=str(out / "start.pdb"))
-    np.testing.assert_array_equal(cut.xyz, _frames(out, 0).xyz[:7])
-    with pytest.raises(PathganInputError, match="fewer than the 9"):
-        truncate_dcd(copy, 9)
-
-
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         ({"c1_angstrom": 14.0}, "c0 = c1 = 14.0"),
-        ({"length_ps": 0.0}, "length must be positive"),
+        ({"length_ps": 0.0}, "length_ps: must be positive"),
         ({"platform": "Nope"}, "unknown OpenMM platform 'Nope'; available"),
         ({"group_a": [500]}, r"atom indices \[500\].*out of range.*112 atoms"),
         ({"frame_interval_steps": 55}, "not a multiple"),

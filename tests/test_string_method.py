@@ -110,5 +110,5 @@ def test_bad_images(deca):
         ZeroTemperatureString(deca.system, bad)
     with pytest.raises(PathganInputError, match="50 atoms per image, but the system has 112"):
         ZeroTemperatureString(deca.system, np.stack([x[:50], x[:50] + 1, x[:50] + 2]))
-    with pytest.raises(PathganInputError, match="step_size must be positive"):
+    with pytest.raises(PathganInputError, match="step_size: must be positive, got 0"):
         StringConfig(step_size=0).validate()

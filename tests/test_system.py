@@ -25,7 +25,7 @@ def _energy(system: MolecularSystem) -> float:
 def test_save_load_roundtrip(deca, tmp_path):
     out = deca.save(tmp_path / "deca")
     files = {p.name for p in out.iterdir()}
-    assert files == {"structure.pdb", "system.xml", "parameters.prmtop", "metadata.json"}
+    assert files == {"structure.pdb", "system.xml", "system_hbonds.xml", "parameters.prmtop", "metadata.json"}
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["n_atoms"] == 112 and meta["versions"]["openmm"].startswith("8.")
     assert meta["units"]["structure.pdb"] == "angstrom"

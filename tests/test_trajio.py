@@ -43,3 +43,46 @@ def test_nan_frames_and_missing_file(deca, deca_frames, tmp_path):
         load_frames(tmp_path / "nan.dcd", deca)
     with pytest.raises(PathganInputError, match="missing.dcd: trajectory not found"):
         load_frames(tmp_path / "missing.dcd", deca)
+
+
+def test_truncate_dcd_keeps_every_bit_and_refuses_a_short_file(deca, deca_frames, tmp_path):
+    import openmm.app as app
+    import openmm.unit as u
+
+    from openmm_bridge.errors import PathganDataError
+    from openmm_bridge.trajio import read_trajectory, truncate_dcd
+
+    path = tmp_path / "t.dcd"
+    with open(path, "wb") as fh:  # written as OpenMM writes a pull's frames: frame 0 is step 0
+        dcd = app.DCDFile(fh, deca.topology, 0.002 * u.picosecond, firstStep=0, interval=50)
+        for frame in deca_frames[:9]:
+            dcd.writeModel(frame * u.angstrom)
+    full = read_trajectory(path, mdtraj_topology(deca))
+    truncate_dcd(path, 7, deca.topology, 0.002, 50)
+    cut = read_trajectory(path, mdtraj_topology(deca))
+    np.testing.assert_array_equal(cut.xyz, full.xyz[:7])
+    np.testing.assert_allclose(cut.time, full.time[:7])  # the header's steps survive
+    with pytest.raises(PathganDataError, match="holds 7 whole frames, fewer than the 9 checkpointed"):
+        truncate_dcd(path, 9, deca.topology, 0.002, 50)
+
+
+def test_dcd_reading_prints_nothing(deca, deca_frames, tmp_path, capfd):
+    from openmm_bridge.trajio import read_trajectory
+
+    path = tmp_path / "quiet.dcd"
+    md.Trajectory(deca_frames / 10, mdtraj_topology(deca)).save_dcd(str(path))
+    capfd.readouterr()
+    read_trajectory(path, mdtraj_topology(deca))
+    out = capfd.readouterr()
+    assert "dcdplugin" not in out.out + out.err
+
+
+def test_write_trajectory_by_suffix(deca, deca_frames, tmp_path):
+    from openmm_bridge.trajio import write_trajectory
+
+    top = mdtraj_topology(deca)
+    for suffix in (".dcd", ".pdb", ".xtc"):
+        path = write_trajectory(deca_frames[:3], top, tmp_path / f"x{suffix}")
+        np.testing.assert_allclose(frames_angstrom(load_frames(path, deca)), deca_frames[:3], atol=2e-2)
+    with pytest.raises(PathganInputError, match="cannot write this format"):
+        write_trajectory(deca_frames[:3], top, tmp_path / "x.abc")

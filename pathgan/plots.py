@@ -1,7 +1,8 @@
-"""Plots of a path comparison: the RMSD heatmap (the paper's Figure 2) and profiles along t."""
+"""pathgan's plots: a path comparison (the RMSD heatmap, the paper's Figure 2; profiles along t) and the loss curves."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +63,32 @@ def plot_profiles(result: dict[str, Any], out: Path) -> None:
         ax.set_xlabel("t")
         ax.legend(frameon=False)
     save_figure(fig, out / "profiles.png")
+
+
+def plot_losses(history: list[dict[str, Any]], path: str | os.PathLike) -> None:
+    """Loss curves by epoch: adversarial losses, energy by term (log scale), validation."""
+    from openmm_bridge.plots import plt, save_figure
+
+    if not history:
+        return
+    epochs = [r["epoch"] for r in history]
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+
+    def series(key):
+        return [r.get(key, np.nan) for r in history]
+
+    for key in ("reconstruction", "loss_g_adv", "loss_d"):
+        axes[0].plot(epochs, series(key), marker="o", label=key)
+    axes[0].set_title("pre-training and adversarial losses")
+    for key in ("bonds", "angles", "dihedrals", "impropers", "1-4", "lj", "electrostatics", "restraint"):
+        vals = np.abs(np.asarray(series(f"{key}_kcal_mol"), dtype=float))
+        if np.isfinite(vals).any():
+            axes[1].semilogy(epochs, vals, marker=".", label=key)
+    axes[1].set_title("|energy| of generated frames by term (kcal/mol)")
+    for key in ("val_total_kcal_mol", "val_restraint_kcal_mol"):
+        axes[2].plot(epochs, series(key), marker="o", label=key)
+    axes[2].set_title("validation")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=7, frameon=False)
+    save_figure(fig, path)

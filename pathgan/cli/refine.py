@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-import numpy as np
-
-from .cli_gan import _load_system
+from .common import add_output_options, evenly, path_system, progress, table
 
 
-def _path_system(args: argparse.Namespace):
-    recorded = None
-    meta = Path(args.path) / "path.json"
-    if meta.exists():
-        recorded = json.loads(meta.read_text()).get("provenance", {}).get("system_dir")
-    return _load_system(args.system, recorded, args.path)
-
-
-def _images(frames: np.ndarray, n: int) -> np.ndarray:
-    return frames[np.round(np.linspace(0, len(frames) - 1, min(n, len(frames)))).astype(int)]
+def register(sub: argparse._SubParsersAction) -> None:
+    """Register ``pathgan refine`` and ``pathgan pathcv``."""
+    add_refine(sub)
+    add_pathcv(sub)
 
 
 def add_refine(sub: argparse._SubParsersAction) -> None:
@@ -47,18 +38,17 @@ def add_refine(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--swarm-size", type=int, default=16)
     p.add_argument("--scheduler", help="swarms: Dask scheduler address (default: local cluster)")
     p.add_argument("--workers", type=int, help="swarms: local Dask workers")
-    p.add_argument("--quiet", action="store_true")
+    add_output_options(p)
+    p.set_defaults(handler=cmd_refine)
 
 
 def cmd_refine(args: argparse.Namespace) -> int:
     """Run ``pathgan refine``."""
-    from openmm_bridge.export import path_frames
     from openmm_bridge.plots import plot_string
+    from pathgan.paths import path_frames
 
-    from .cli import _table
-
-    system = _path_system(args)
-    frames = _images(path_frames(args.path, system), args.images)
+    system = path_system(args)
+    frames = evenly(path_frames(args.path, system), args.images)
     out = Path(args.out)
     if args.method == "string":
         from openmm_bridge.string_method import StringConfig, ZeroTemperatureString, write_string_result
@@ -68,7 +58,7 @@ def cmd_refine(args: argparse.Namespace) -> int:
             cfg.max_iterations = args.max_iterations
         if args.step_size:
             cfg.step_size = args.step_size
-        result = ZeroTemperatureString(system.system, frames, cfg).run(progress=not args.quiet)
+        result = ZeroTemperatureString(system.system, frames, cfg).run(progress=progress(args))
         write_string_result(result, out, system.topology, cfg)
         plot_string(result.history, out / "string.png", "zero-temperature string")
         rows = [
@@ -77,7 +67,7 @@ def cmd_refine(args: argparse.Namespace) -> int:
             ["force evaluations", result.force_evaluations],
             ["highest energy above start (kcal/mol)", result.barrier_kcal_mol],
         ]
-        print(_table(["", "value"], rows))
+        print(table(["", "value"], rows))
         print(f"wrote {out}/string.dcd, string.pdb, string.json, string.npz, string.png")
         return 0
     from openmm_bridge.collective_variables import backbone_names, resolve
@@ -90,11 +80,11 @@ def cmd_refine(args: argparse.Namespace) -> int:
     if args.max_iterations:
         cfg.max_iterations = args.max_iterations
     result = SwarmsString(system.md_system(None), frames, cvs, cfg).run(
-        args.scheduler, args.workers, not args.quiet
+        args.scheduler, args.workers, progress(args)
     )
     write_swarms_result(result, cvs, out, cfg)
     plot_string(result.history, out / "swarms.png", "swarms of trajectories")
-    print(_table(["", "value"], [["converged", result.converged], ["iterations", result.iterations]]))
+    print(table(["", "value"], [["converged", result.converged], ["iterations", result.iterations]]))
     print(f"wrote {out}/swarms.json, swarms.npz, swarms.png")
     return 0
 
@@ -115,30 +105,29 @@ def add_pathcv(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--system", help="system folder (default: the path's)")
     p.add_argument("--atoms", type=int, nargs="+", help="metric atoms (0-based; default: CA atoms)")
-    p.add_argument("--k-s", type=float, default=2000.0, help="bias constant on s, kJ/mol (default 2000)")
+    p.add_argument("--k-s", type=float, default=478.0, help="bias constant on s, kcal/mol (default 478)")
     p.add_argument("--pull-ps", type=float, default=20.0)
     p.add_argument("--windows", type=int, default=21)
     p.add_argument("--window-ps", type=float, default=10.0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--scheduler", help="umbrella: Dask scheduler address")
     p.add_argument("--workers", type=int, help="umbrella: local Dask workers")
-    p.add_argument("--quiet", action="store_true")
+    add_output_options(p)
+    p.set_defaults(handler=cmd_pathcv)
 
 
 def cmd_pathcv(args: argparse.Namespace) -> int:
     """Run ``pathgan pathcv``."""
-    from openmm_bridge.export import path_frames
     from openmm_bridge.pathcv import default_atoms
-    from openmm_bridge.pathcv_md import PathCVProtocol, pull_along_path, umbrella_along_path
-    from openmm_bridge.plots import plot_path_pull
+    from openmm_bridge.pathcv_md import PathCVProtocol, pull_along_path
+    from openmm_bridge.umbrella import umbrella_along_path
+    from pathgan.paths import path_frames
 
-    from .cli import _table
-
-    system = _path_system(args)
+    system = path_system(args)
     frames = path_frames(args.path, system)
     atoms = args.atoms or default_atoms(system.topology)
     protocol = PathCVProtocol(
-        k_s_kj_mol=args.k_s,
+        k_s_kcal_mol=args.k_s,
         pull_ps=args.pull_ps,
         windows=args.windows,
         window_ps=args.window_ps,
@@ -146,10 +135,8 @@ def cmd_pathcv(args: argparse.Namespace) -> int:
     )
     out = Path(args.out)
     if args.mode == "pull":
-        summary = pull_along_path(system, frames, atoms, protocol, out, progress=not args.quiet)
-        rows = np.genfromtxt(out / "pull_s.csv", delimiter=",", skip_header=1)
-        plot_path_pull(np.atleast_2d(rows), out / "pull_s.png")
-        print(_table(["", "value"], [[k, v] for k, v in summary.items()]))
+        summary = pull_along_path(system, frames, atoms, protocol, out, progress=progress(args))
+        print(table(["", "value"], [[k, v] for k, v in summary.items()]))
         print(f"wrote {out}/pull_s.csv, pull_s.dcd, pull_s.png")
         return 0
     result = umbrella_along_path(
@@ -160,13 +147,13 @@ def cmd_pathcv(args: argparse.Namespace) -> int:
         out,
         scheduler=args.scheduler,
         n_workers=args.workers,
-        progress=not args.quiet,
+        progress=progress(args),
     )
     pmf = result["pmf"]
     rows = [
         [f"{s:.3f}", f if f is not None else "-", e if e is not None else "-"]
         for s, f, e in zip(pmf["s"], pmf["pmf_kcal_mol"], pmf["pmf_err_kcal_mol"], strict=True)
     ]
-    print(_table(["s", "PMF (kcal/mol)", "+-"], rows))
+    print(table(["s", "PMF (kcal/mol)", "+-"], rows))
     print(f"wrote {out}/umbrella.json, pmf_s.png")
     return 0

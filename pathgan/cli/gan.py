@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from openmm_bridge.errors import PathganInputError
+from .common import add_output_options, load_system, progress, table
 
 if TYPE_CHECKING:
     from openmm_bridge.system import MolecularSystem
     from pathgan.config import TrainingConfig
     from pathgan.data import ReferenceSet
-
-
-def _load_system(path: str | None, fallback: str | None, what: str):
-    from openmm_bridge.system import MolecularSystem
-
-    folder = path or fallback
-    if folder is None:
-        raise PathganInputError(f"{what}: no system folder recorded; pass --system DIR")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return MolecularSystem.load(folder)
 
 
 def load_reference(sources: list[str], system: MolecularSystem, stride: int) -> ReferenceSet:
@@ -34,6 +22,13 @@ def load_reference(sources: list[str], system: MolecularSystem, stride: int) -> 
     if len(sources) == 1 and Path(sources[0]).is_dir():
         return ReferenceSet.from_smd(sources[0], system, stride)
     return ReferenceSet.from_files(sources, system, stride)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Register ``pathgan train``, ``pathgan generate`` and ``pathgan compare``."""
+    add_train(sub)
+    add_generate(sub)
+    add_compare(sub)
 
 
 # ---------------------------------------------------------------------- train
@@ -60,7 +55,8 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stride", type=int, help="use every n-th reference frame")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--device", help="torch device: cpu or cuda")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_output_options(p)
+    p.set_defaults(handler=cmd_train)
 
 
 def training_config(args: argparse.Namespace) -> TrainingConfig:
@@ -86,17 +82,19 @@ def training_config(args: argparse.Namespace) -> TrainingConfig:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Run ``pathgan train``."""
-    from pathgan.train import PullSpec, train
+    from openmm_bridge.protocol import PullProtocol
+    from openmm_bridge.pull_folder import MANIFEST, read_manifest
+    from pathgan.trainer import train
 
     cfg = training_config(args)
     pull_dir = args.reference[0] if len(args.reference) == 1 and Path(args.reference[0]).is_dir() else None
-    recorded = None
-    if pull_dir and (Path(pull_dir) / "smd.json").exists():
-        recorded = json.loads((Path(pull_dir) / "smd.json").read_text())["system"]
-    system = _load_system(args.system, recorded, "pathgan train")
+    manifest = read_manifest(pull_dir) if pull_dir and (Path(pull_dir) / MANIFEST).exists() else None
+    system = load_system(args.system, manifest and manifest["system"], "pathgan train")
     reference = load_reference(args.reference, system, cfg.stride)
-    pull = PullSpec.from_smd(pull_dir) if recorded else PullSpec.default(system)
-    trainer = train(system, reference, cfg, args.out, pull, progress=not args.quiet)
+    pull = (
+        PullProtocol.from_dict(manifest["protocol"], f"{pull_dir}: protocol") if manifest else PullProtocol()
+    )
+    trainer = train(system, reference, cfg, args.out, pull, progress=progress(args))
     last = trainer.history[-1] if trainer.history else {}
     print(
         f"trained {cfg.name} ({trainer.epoch} epochs, seed {cfg.seed}) on {reference.n_trajectories} trajectories"
@@ -124,23 +122,19 @@ def add_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="path folder")
     p.add_argument("--system", help="system folder (default: the one the model was trained on)")
     p.add_argument("--device", help="torch device (default: the model's)")
+    add_output_options(p)
+    p.set_defaults(handler=cmd_generate)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """Run ``pathgan generate``."""
-    import torch
-
+    from pathgan.gan import MODEL, load_model, read_state
     from pathgan.paths import generate_path, write_path
-    from pathgan.train import MODEL, load_model
 
     model_path = Path(args.model) / MODEL if Path(args.model).is_dir() else Path(args.model)
-    if not model_path.exists():
-        raise PathganInputError(f"{model_path}: no such model file")
-    try:
-        recorded = torch.load(model_path, map_location="cpu", weights_only=False).get("system_dir")
-    except Exception as err:
-        raise PathganInputError(f"{model_path}: unreadable model ({type(err).__name__}: {err})") from err
-    system = _load_system(args.system, recorded, str(model_path))
+    state = read_state(model_path)
+    recorded = state.get("system_dir") if isinstance(state, dict) else None
+    system = load_system(args.system, recorded, str(model_path))
     gan = load_model(model_path, system, args.device)
     path = generate_path(gan, args.frames, args.samples, args.seed)
     provenance = {
@@ -178,6 +172,8 @@ def add_compare(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--system", help="system folder (default: the path's)")
     p.add_argument("--stride", type=int, default=1, help="use every n-th reference frame")
     p.add_argument("--platform", default="Reference", help="OpenMM platform for the energies")
+    add_output_options(p)
+    p.set_defaults(handler=cmd_compare)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -185,18 +181,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from pathgan.compare import compare_path, write_comparison
     from pathgan.paths import load_path
 
-    from .cli import _table
-
     recorded = None
     meta_file = Path(args.path) / "path.json"
     if meta_file.exists():
         recorded = json.loads(meta_file.read_text()).get("provenance", {}).get("system_dir")
-    system = _load_system(args.system, recorded, args.path)
+    system = load_system(args.system, recorded, args.path)
     t, xyz = load_path(args.path, system)
     reference = load_reference(args.reference, system, args.stride)
     result = compare_path(t, xyz, reference, system, args.platform)
     write_comparison(result, args.out, {"path": str(Path(args.path).resolve()), "reference": args.reference})
     rows = [[k, v] for k, v in result["summary"].items()]
-    print(_table(["metric", "value"], rows))
+    print(table(["metric", "value"], rows))
     print(f"wrote {args.out}/metrics.json, rmsd_heatmap.png, rmsd_curves.png, profiles.png")
     return 0

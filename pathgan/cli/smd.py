@@ -6,14 +6,21 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .common import add_output_options, progress, table
+
 if TYPE_CHECKING:
-    from openmm_bridge.jarzynski import PullData
-    from openmm_bridge.steered_md import PullProtocol
+    from openmm_bridge.protocol import PullProtocol
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Register ``pathgan smd`` and ``pathgan pmf``."""
+    add_smd(sub)
+    add_pmf(sub)
 
 
 def add_smd(sub: argparse._SubParsersAction) -> None:
     """Register ``pathgan smd``."""
-    from openmm_bridge.steered_md import PullProtocol
+    from openmm_bridge.protocol import PullProtocol
 
     d = PullProtocol()
     p = sub.add_parser(
@@ -67,12 +74,13 @@ def add_smd(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--start", help="start every replica from this structure (e.g. a generated path's path.pdb)"
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_output_options(p)
+    p.set_defaults(handler=cmd_smd)
 
 
 def protocol_from_args(args: argparse.Namespace) -> PullProtocol:
     """The :class:`~openmm_bridge.steered_md.PullProtocol` of ``pathgan smd``'s options."""
-    from openmm_bridge.steered_md import PullProtocol
+    from openmm_bridge.protocol import PullProtocol
 
     return PullProtocol(
         c0_angstrom=args.c0,
@@ -97,10 +105,8 @@ def cmd_smd(args: argparse.Namespace) -> int:
     """Run ``pathgan smd``."""
     from openmm_bridge.steered_md import run_pull
 
-    from .cli import _table
-
     protocol = protocol_from_args(args)
-    protocol.validate()
+    protocol.validate("pathgan smd")
     results = run_pull(
         args.system,
         args.out,
@@ -109,7 +115,7 @@ def cmd_smd(args: argparse.Namespace) -> int:
         base_seed=args.seed,
         scheduler=args.scheduler,
         n_workers=args.workers,
-        progress=not args.quiet,
+        progress=progress(args),
         start=args.start,
     )
     rows = [
@@ -123,7 +129,7 @@ def cmd_smd(args: argparse.Namespace) -> int:
         ]
         for r in results
     ]
-    print(_table(["replica", "seed", "frames", "final d (A)", "work (kcal/mol)", "wall (s)"], rows))
+    print(table(["replica", "seed", "frames", "final d (A)", "work (kcal/mol)", "wall (s)"], rows))
     print(f"wrote {args.out}/replica_*/ (trajectory.dcd, pull.csv); next: pathgan pmf --smd {args.out}")
     return 0
 
@@ -149,6 +155,8 @@ def add_pmf(sub: argparse._SubParsersAction) -> None:
         "--compare",
         help="another pull folder (e.g. pulls started from a generated path): its work beside this one's",
     )
+    add_output_options(p)
+    p.set_defaults(handler=cmd_pmf)
 
 
 def cmd_pmf(args: argparse.Namespace) -> int:
@@ -157,44 +165,27 @@ def cmd_pmf(args: argparse.Namespace) -> int:
 
     from openmm_bridge.pmf_outputs import analyse_pulls
 
-    from .cli import _table
-
     meta, pmf, data, z, g_z = analyse_pulls(args.smd, args.out, args.bootstrap, args.seed)
     out = Path(args.out) if args.out else Path(args.smd)
     centre, temperature = data.centre_angstrom, meta["temperature_k"]
     pick = np.unique(np.linspace(0, len(centre) - 1, min(args.points, len(centre))).round().astype(int))
     rows = [[f"{v:.2f}" if k == 0 else v for k, v in enumerate(pmf.rows()[i])] for i in pick]
     print(f"PMF from {pmf.n_replicas} replicas at {temperature:g} K (kcal/mol; +- bootstrap s.d.)")
-    print(_table(["centre (A)", "<W>", "exp avg", "+-", "cumulant", "+-"], rows))
+    print(table(["centre (A)", "<W>", "exp avg", "+-", "cumulant", "+-"], rows))
     if args.compare:
-        _compare_work(data, Path(args.compare), out)
+        _compare_work(Path(args.smd), Path(args.compare), out)
     ok = np.isfinite(g_z)
     pick_z = np.flatnonzero(ok)[:: max(int(ok.sum()) // args.points, 1)]
     print("\nPMF along the pulled distance (Hummer-Szabo reweighting), kcal/mol")
-    print(_table(["distance (A)", "PMF"], [[f"{z[i]:.2f}", g_z[i]] for i in pick_z]))
+    print(table(["distance (A)", "PMF"], [[f"{z[i]:.2f}", g_z[i]] for i in pick_z]))
     print(f"wrote {out}/pmf.csv, pmf_distance.csv, pmf.json, work.png, pmf.png")
     return 0
 
 
-def _compare_work(data: PullData, other_dir: Path, out: Path) -> None:
-    """Mean work (kcal/mol) of two pull folders side by side, a table and ``work_compare.png``."""
+def _compare_work(this: Path, other: Path, out: Path) -> None:
+    """Final work (kcal/mol) of two pull folders side by side, and ``work_compare.png``."""
+    from openmm_bridge.pmf_outputs import compare_work
 
-    from openmm_bridge.jarzynski import load_work
-    from openmm_bridge.plots import plt, save_figure
-
-    from .cli import _table
-
-    other = load_work(other_dir)
-    rows = []
-    for label, d in (("this", data), (str(other_dir), other)):
-        w = d.work_kcal_mol[:, -1]
-        rows.append([label, len(w), float(w.mean()), float(w.std(ddof=1)) if len(w) > 1 else 0.0])
+    rows = compare_work(this, other, out / "work_compare.png")
     print("\nwork at the end of the pull (kcal/mol)")
-    print(_table(["pulls", "replicas", "mean", "s.d."], rows))
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for label, d in (("this", data), (other_dir.name, other)):
-        ax.plot(d.centre_angstrom, d.work_kcal_mol.mean(axis=0), label=f"{label} (mean of {len(d.replicas)})")
-    ax.set_xlabel("restraint centre (A)")
-    ax.set_ylabel("work (kcal/mol)")
-    ax.legend(frameon=False)
-    save_figure(fig, out / "work_compare.png")
+    print(table(["pulls", "replicas", "mean", "s.d."], rows))

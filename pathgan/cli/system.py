@@ -1,19 +1,22 @@
-"""The ``pathgan`` command line: run, build, energy, smd, pmf, train, generate, compare, refine, pathcv."""
+"""``pathgan build`` (a system folder) and ``pathgan energy`` (the TorchMD potential of a trajectory)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
-from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
 from openmm_bridge.errors import PathganInputError
 
-from . import cli_gan, cli_refine, cli_smd
+from .common import add_output_options, table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Register ``pathgan build`` and ``pathgan energy``."""
+    _add_build(sub)
+    _add_energy(sub)
 
 
 def _add_build(sub: argparse._SubParsersAction) -> None:
@@ -54,6 +57,8 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="accept cis peptide bonds not before a proline; recorded in the metadata",
     )
+    add_output_options(p)
+    p.set_defaults(handler=cmd_build)
 
 
 def _add_energy(sub: argparse._SubParsersAction) -> None:
@@ -71,66 +76,13 @@ def _add_energy(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
     p.add_argument("--platform", default="Reference", help="OpenMM platform for --check-openmm")
     p.add_argument("--csv", help="also write the per-frame table to this CSV file")
-
-
-def _add_run(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "run",
-        help="the whole pipeline: build, pull, train, generate, refine, compare, report",
-        description=(
-            "From the sequence to DIR/report.html and DIR/metrics.json. Stages whose settings and inputs did "
-            "not change are skipped; an interrupted run resumes. --preset quick finishes in minutes on 2 "
-            "cores; --preset paper runs at the paper's scale. A YAML file can set any parameter "
-            "(sections: seed, system, smd, train, generate, refine, pathcv, compare, report)."
-        ),
-    )
-    p.add_argument("--out", required=True, help="run folder")
-    p.add_argument("--preset", choices=("quick", "paper"), default="quick")
-    p.add_argument("--config", help="YAML file over the preset")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    """Run ``pathgan run``."""
-    import time
-
-    from .pipeline import run_pipeline
-
-    t0 = time.perf_counter()
-    pipe = run_pipeline(args.out, args.preset, args.config, progress=not args.quiet)
-    metrics = json.loads((Path(args.out) / "metrics.json").read_text())
-    g = metrics["generated"]
-    print(
-        f"\nran {len(pipe.ran)} stage(s), skipped {len(pipe.skipped)}, {time.perf_counter() - t0:.0f} s. "
-        f"Generated path: t=0 helix {g.get('t0_helix_fraction', float('nan')):.2f}, "
-        f"median RMSD at same t {g.get('median_rmsd_same_t_angstrom', float('nan')):.2f} A, "
-        f"Spearman {g.get('spearman_best_match_vs_t', float('nan')):.3f}"
-    )
-    print(f"open {args.out}/report.html; numbers in {args.out}/metrics.json")
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="pathgan",
-        description="Low-energy transition paths of proteins: cGAN + TorchMD potential + OpenMM bridge.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    _add_build(sub)
-    _add_energy(sub)
-    cli_smd.add_smd(sub)
-    cli_smd.add_pmf(sub)
-    cli_gan.add_train(sub)
-    cli_gan.add_generate(sub)
-    cli_gan.add_compare(sub)
-    cli_refine.add_refine(sub)
-    cli_refine.add_pathcv(sub)
-    _add_run(sub)
-    return parser
+    add_output_options(p)
+    p.set_defaults(handler=cmd_energy)
 
 
 # ---------------------------------------------------------------------- build
 def cmd_build(args: argparse.Namespace) -> int:
+    """Run ``pathgan build``."""
     from openmm_bridge.system import DECA_ALANINE, DEFAULT_FORCEFIELD, MolecularSystem, StereochemistryWarning
     from openmm_bridge.trajio import mdtraj_topology
 
@@ -165,7 +117,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     import mdtraj as md
 
-    from .metrics import dssp_codes
+    from pathgan.metrics import dssp_codes
 
     traj = md.Trajectory(system.positions_angstrom()[None] / 10.0, mdtraj_topology(system))
     codes = dssp_codes(traj)[0]
@@ -192,24 +144,14 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- energy
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [[str(h) for h in header]] + [
-        [f"{v:.4f}" if isinstance(v, float) else str(v) for v in r] for r in rows
-    ]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def cmd_energy(args: argparse.Namespace) -> int:
+    """Run ``pathgan energy``."""
     import torch
 
     from openmm_bridge.stereochemistry import chirality_changes
     from openmm_bridge.system import MolecularSystem
     from openmm_bridge.trajio import frames_angstrom, load_frames
-
-    from .potential import TorchMDPotential
+    from pathgan.potential import TorchMDPotential
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -228,7 +170,7 @@ def cmd_energy(args: argparse.Namespace) -> int:
     inverted = changed.sum(axis=1)
     print(f"TorchMD potential of {args.traj}: {len(xyz)} frames, kcal/mol ({args.dtype}, {args.device})")
     print(
-        _table(
+        table(
             ["frame"] + terms + ["inverted centres"],
             [[k] + [float(energies[t][k]) for t in terms] + [int(inverted[k])] for k in range(len(xyz))],
         )
@@ -255,47 +197,7 @@ def cmd_energy(args: argparse.Namespace) -> int:
     if args.check_openmm:
         from openmm_bridge.energies import OpenMMEvaluator
 
-        ev = OpenMMEvaluator(system.system, args.platform)
-        omm = ev.energies(xyz)
-        rows = []
-        for info in ev.forces:
-            mine = sum(energies[t] for t in info.terms) if info.terms else np.full(len(xyz), np.nan)
-            diff = np.abs(mine - omm[info.label])
-            rows.append(
-                [
-                    info.label,
-                    "+".join(info.terms) or info.note,
-                    float(omm[info.label].mean()),
-                    float(np.mean(mine)),
-                    float(np.max(diff)),
-                ]
-            )
+        rows = OpenMMEvaluator(system.system, args.platform).compare_terms(energies, xyz)
         print(f"\nOpenMM ({args.platform}) by force, mean over frames, kcal/mol")
-        print(_table(["force", "pathgan terms", "openmm", "pathgan", "max |diff|"], rows))
+        print(table(["force", "pathgan terms", "openmm", "pathgan", "max |diff|"], rows))
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``pathgan`` console script."""
-    args = build_parser().parse_args(argv)
-    handlers = {
-        "build": cmd_build,
-        "energy": cmd_energy,
-        "smd": cli_smd.cmd_smd,
-        "pmf": cli_smd.cmd_pmf,
-        "train": cli_gan.cmd_train,
-        "generate": cli_gan.cmd_generate,
-        "compare": cli_gan.cmd_compare,
-        "refine": cli_refine.cmd_refine,
-        "pathcv": cli_refine.cmd_pathcv,
-        "run": cmd_run,
-    }
-    try:
-        return handlers[args.command](args)
-    except PathganInputError as err:
-        print(f"pathgan {args.command}: error: {err}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

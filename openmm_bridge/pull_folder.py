@@ -1,0 +1,151 @@
+"""The pull folder written by ``pathgan smd``: its layout, its manifest, its replicas.
+
+::
+
+    DIR/smd.json                  protocol, seeds, system, versions (the manifest)
+    DIR/start.pdb                 the starting structure of every replica (topology for the DCDs)
+    DIR/replica_000/              a finished replica (renamed into place when complete):
+        trajectory.dcd            frames every ``frame_interval_steps`` (step 0 included)
+        pull.csv                  per frame: step, time, centre, distance, force, work
+        summary.json              seed, frames, final work, wall time, versions
+    DIR/.replica_001.partial/     a replica in progress: the same files plus
+        checkpoint-<step>.chk     the last OpenMM checkpoint and
+        progress.json             the step, work and frame count it corresponds to
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import openmm.app as app
+import openmm.unit as u
+
+from .errors import PathganDataError, PathganInputError
+from .fileio import atomic_file
+from .protocol import PullProtocol
+from .provenance import versions
+from .system import MolecularSystem
+
+MANIFEST = "smd.json"
+START_PDB = "start.pdb"
+TRAJECTORY = "trajectory.dcd"
+PULL_CSV = "pull.csv"
+SUMMARY = "summary.json"
+FORMAT = "pathgan-smd-1"
+
+
+def replica_dir(out: str | os.PathLike, index: int) -> Path:
+    """Folder of a finished replica."""
+    return Path(out) / f"replica_{index:03d}"
+
+
+def partial_dir(out: str | os.PathLike, index: int) -> Path:
+    """Folder of a replica in progress."""
+    return Path(out) / f".replica_{index:03d}.partial"
+
+
+def finished_replicas(out: str | os.PathLike) -> list[Path]:
+    """Folders of the finished replicas of a pull folder, in index order."""
+    return sorted(p for p in Path(out).glob("replica_[0-9][0-9][0-9]") if (p / SUMMARY).exists())
+
+
+def replica_seed(base_seed: int, index: int) -> int:
+    """Seed of replica ``index``: independent streams from one base seed, never 0 (OpenMM's 'random')."""
+    state = np.random.SeedSequence(base_seed, spawn_key=(index,)).generate_state(1)[0]
+    return int(state % (2**31 - 2)) + 1
+
+
+def write_json(path: str | os.PathLike, data: dict[str, Any]) -> None:
+    """``data`` as indented JSON, atomically."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
+    """The manifest of a pull folder; a clear error when there is none or it is damaged."""
+    path = Path(folder) / MANIFEST
+    if not path.exists():
+        raise PathganInputError(f"{folder}: not a pull folder (no {MANIFEST})")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise PathganDataError(f"{path}: unreadable manifest ({err})") from err
+
+
+def read_protocol(folder: str | os.PathLike) -> PullProtocol:
+    """The pull protocol recorded in a pull folder."""
+    return PullProtocol.from_dict(read_manifest(folder)["protocol"], f"{Path(folder) / MANIFEST}: protocol")
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("system", "base_seed", "protocol", "start"):
+        if old.get(key) == new.get(key):
+            continue
+        if key == "protocol":
+            po, pn = old.get("protocol", {}), new["protocol"]
+            out[key] = {k: (po.get(k), pn[k]) for k in pn if po.get(k) != pn[k]}
+        else:
+            out[key] = (old.get(key), new.get(key))
+    return out
+
+
+def prepare_pull(
+    system_dir: str | os.PathLike,
+    out: str | os.PathLike,
+    n_replicas: int,
+    protocol: PullProtocol,
+    base_seed: int = 2024,
+    start: str | os.PathLike | None = None,
+    start_frame: int = 0,
+) -> dict[str, Any]:
+    """Write (or check) the manifest and ``start.pdb`` of a pull folder; return the manifest.
+
+    ``start``: a structure file (PDB, DCD, ... with the system's atoms) whose frame
+    ``start_frame`` replaces the system's positions as the start of every replica
+    (e.g. a generated path's t=0 frame).
+
+    Re-running with the same protocol and seed continues the same pull (more replicas
+    may be asked for: their seeds extend the list). A different protocol, seed, system or
+    start for an existing folder is an error that names the differences.
+    """
+    from .trajio import load_frames
+
+    if n_replicas <= 0:
+        raise PathganInputError(f"the number of replicas must be positive, got {n_replicas}")
+    system_dir, out = Path(system_dir), Path(out)
+    system = MolecularSystem.load(system_dir)
+    protocol = protocol.with_groups(system)
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "system": str(system_dir.resolve()),
+        "base_seed": int(base_seed),
+        "protocol": protocol.to_dict(),
+        "units": {"distance": "angstrom", "energy": "kcal/mol", "time": "ps"},
+        "n_replicas": int(n_replicas),
+        "versions": versions(),
+    }
+    positions = system.positions
+    if start is not None:
+        frame = load_frames(start, system)  # atoms checked against the system
+        positions = frame.xyz[start_frame] * u.nanometer
+        manifest["start"] = f"{Path(start).resolve()}[{start_frame}]"
+    if (out / MANIFEST).exists():
+        old = read_manifest(out)
+        diff = _differences(old, manifest)
+        if diff:
+            raise PathganInputError(
+                f"{out}: holds a pull with another {', '.join(diff)} ({diff}); choose another --out"
+            )
+        manifest["n_replicas"] = max(n_replicas, old.get("n_replicas", 0))
+    manifest["seeds"] = [replica_seed(base_seed, i) for i in range(manifest["n_replicas"])]
+    out.mkdir(parents=True, exist_ok=True)
+    if not (out / START_PDB).exists():
+        with atomic_file(out / START_PDB) as tmp, open(tmp, "w") as f:
+            app.PDBFile.writeFile(system.topology, positions, f, keepIds=True)
+    write_json(out / MANIFEST, manifest)
+    return manifest

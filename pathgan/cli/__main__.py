@@ -1,0 +1,5 @@
+"""``python -m pathgan.cli``: the same as the ``pathgan`` console script."""
+
+from . import main
+
+raise SystemExit(main())
