@@ -29,7 +29,8 @@ def test_s_runs_from_0_to_1_and_z_is_0_on_the_path(deca, path_a):
     s, z = values[:, 0], values[:, 1]
     # s and z by their definitions, in numpy: mean squared difference of the CA distance matrices
     ca = default_atoms(deca.topology)
-    dist = np.linalg.norm(path_a[:, ca, None] - path_a[:, None, ca], axis=-1)[:, *np.triu_indices(len(ca), 1)]
+    iu, ju = np.triu_indices(len(ca), 1)
+    dist = np.linalg.norm(path_a[:, ca, None] - path_a[:, None, ca], axis=-1)[:, iu, ju]
     d2 = ((dist[:, None] - dist[None]) ** 2).mean(axis=-1)  # (frame, reference frame), A^2
     w = np.exp(-cv.lam * d2)
     m = len(path_a)
