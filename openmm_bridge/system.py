@@ -30,7 +30,7 @@ from .builder import BUILDER_VERSION, build_peptide
 from .errors import MissingParameterError, PathganInputError
 from .forcefield_types import ForceFieldCreator, create_systems, minimize_positions, structure_from_forcefield
 from .stereochemistry import StereoReport, check_structure
-from .system_folder import accepted, existing
+from .system_folder import accepted, existing, read_system_folder, rebuild_hint, save_system
 
 #: The force field of the embedded default (AMBER ff14SB, as OpenMM ships it).
 DEFAULT_FORCEFIELD: tuple[str, ...] = ("amber14-all.xml",)
@@ -234,16 +234,19 @@ class MolecularSystem:
     # ------------------------------------------------------------------ folder I/O
     def save(self, folder: str | os.PathLike) -> Path:
         """Write the system folder (atomically; see :mod:`.system_folder`)."""
-        from .system_folder import save_system
-
         return save_system(self, folder)
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> MolecularSystem:
         """Read a system folder written by :meth:`save`; refused without a passed stereochemistry record."""
-        from .system_folder import load_system
-
-        return load_system(folder)
+        parts = read_system_folder(folder)
+        loaded = cls(**parts)
+        if not loaded.stereochemistry.passed:  # the structure no longer matches its record
+            raise PathganInputError(
+                f"{folder}: fails the stereochemistry check ({'; '.join(loaded.stereochemistry.problems())}); "
+                f"{rebuild_hint(Path(folder), parts['metadata'])}"
+            )
+        return loaded
 
     # ------------------------------------------------------------------ derived views
     @property

@@ -160,10 +160,11 @@ def save_system(system: MolecularSystem, folder: str | os.PathLike) -> Path:
     return folder
 
 
-def load_system(folder: str | os.PathLike) -> MolecularSystem:
-    """Read a system folder; refuse one without a passed stereochemistry record or of an old format."""
-    from .system import MolecularSystem
+def read_system_folder(folder: str | os.PathLike) -> dict[str, Any]:
+    """The parts of a system folder (``MolecularSystem``'s constructor arguments), checked.
 
+    Refuses a folder without a passed stereochemistry record or of an old format.
+    """
     folder = Path(folder)
     meta_path = folder / METADATA
     if not meta_path.is_file():
@@ -194,10 +195,12 @@ def load_system(folder: str | os.PathLike) -> MolecularSystem:
             rename_atom_types(struct, meta.get("prmtop_atom_types", {}))
     meta.pop("versions", None)
     meta["loaded_from"] = str(folder)
-    loaded = MolecularSystem(pdb.topology, system, pdb.positions, struct, kind, meta, hbonds)
-    if not loaded.stereochemistry.passed:  # the structure no longer matches its record
-        raise PathganInputError(
-            f"{folder}: fails the stereochemistry check ({'; '.join(loaded.stereochemistry.problems())}); "
-            f"{rebuild_hint(folder, meta)}"
-        )
-    return loaded
+    return {
+        "topology": pdb.topology,
+        "system": system,
+        "positions": pdb.positions,
+        "structure": struct,
+        "kind": kind,
+        "metadata": meta,
+        "system_hbonds": hbonds,
+    }

@@ -8,8 +8,7 @@ are importable from the package itself, loaded on first use::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from openmm_bridge.lazy import lazy_exports
 
 #: Public name -> module that defines it.
 _EXPORTS = {
@@ -33,11 +32,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

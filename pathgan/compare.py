@@ -208,7 +208,7 @@ def compare_path(
 
 def write_comparison(result: dict[str, Any], out: str | os.PathLike, provenance: dict) -> Path:
     """``metrics.json`` (summary + per frame + provenance) and the plots, in ``out``."""
-    from .plots import plot_profiles, plot_rmsd
+    from .figures import plot_profiles, plot_rmsd
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -40,7 +40,7 @@ from .checkpoints import LOSSES_CSV, resume, save_checkpoint, save_model, write_
 from .config import TERM_ORDER, TrainingConfig
 from .data import ReferenceSet, random_rotations
 from .gan import GAN
-from .plots import plot_losses
+from .figures import plot_losses
 
 EnergyFn = Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]
 
