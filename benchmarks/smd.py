@@ -21,20 +21,16 @@ import time
 import warnings
 from pathlib import Path
 
-import openmm as mm
 import openmm.app as app
 import openmm.unit as u
 
+from openmm_bridge.context import langevin, make_simulation
 from openmm_bridge.execution import dask_client
-from openmm_bridge.pulling import ConstantVelocityPull, PullDataReporter
-from openmm_bridge.steered_md import (
-    PullProtocol,
-    _Checkpointer,
-    _FrameWriter,
-    build_simulation,
-    prepare_pull,
-    run_replica,
-)
+from openmm_bridge.protocol import PullProtocol
+from openmm_bridge.pull_folder import prepare_pull
+from openmm_bridge.pulling import PullDataReporter
+from openmm_bridge.reporters import AtomicCheckpointReporter, DCDFrameReporter
+from openmm_bridge.steered_md import build_simulation, run_replica
 from openmm_bridge.system import MolecularSystem
 
 
@@ -46,14 +42,8 @@ def _steps_per_s(sim, n: int) -> float:
 
 def _bare_simulation(system: MolecularSystem, proto: PullProtocol) -> app.Simulation:
     """The pull's Simulation without the pulling force: same System, integrator and platform."""
-    integrator = mm.LangevinMiddleIntegrator(
-        proto.temperature_k * u.kelvin,
-        proto.friction_per_ps / u.picosecond,
-        proto.timestep_fs * u.femtosecond,
-    )
-    integrator.setRandomNumberSeed(1)
-    platform = mm.Platform.getPlatformByName(proto.platform)
-    return app.Simulation(system.topology, system.md_system(proto.constraints), integrator, platform)
+    integrator = langevin(proto.temperature_k, proto.friction_per_ps, proto.timestep_fs, seed=1)
+    return make_simulation(system.topology, system.md_system(proto.constraints), integrator, proto.platform)
 
 
 def md_speed(system: MolecularSystem, n_steps: int, repeats: int, tmp: Path) -> dict[str, float]:
@@ -63,28 +53,27 @@ def md_speed(system: MolecularSystem, n_steps: int, repeats: int, tmp: Path) -> 
     for r in range(repeats):
         for kind in best:
             if kind == "bare":
-                sim, force = _bare_simulation(system, proto), None
+                sim, pull = _bare_simulation(system, proto), None
             else:
-                sim, force = build_simulation(system, proto, seed=1)
+                sim, pull = build_simulation(system, proto, seed=1)
             sim.context.setPositions(system.positions)
             sim.context.setVelocitiesToTemperature(proto.temperature_k * u.kelvin, 1)
             sim.step(200)
             sim.currentStep = 0
-            if force is not None:
-                pull = ConstantVelocityPull(
-                    force, proto.c0_angstrom, proto.c1_angstrom, n_steps, update_interval=10
-                )
+            if pull is not None:
                 pull.start(sim.context)
                 data = PullDataReporter(tmp / f"{kind}{r}.csv", proto.frame_interval_steps, pull)
                 sim.reporters = [pull, data]
                 if kind == "replica":
-                    frames = _FrameWriter(
-                        tmp / f"{r}.dcd", system.topology, proto.frame_interval_steps, 0.002, False
+                    frames = DCDFrameReporter(
+                        tmp / f"{r}.dcd", proto.frame_interval_steps, system.topology, 0.002
                     )
-                    sim.reporters += [
-                        frames,
-                        _Checkpointer(tmp, proto.checkpoint_interval_steps, pull, frames),
-                    ]
+                    checkpoints = AtomicCheckpointReporter(
+                        tmp,
+                        proto.checkpoint_interval_steps,
+                        lambda _sim, p=pull: {"work_kcal_mol": p.work_kcal_mol},
+                    )
+                    sim.reporters += [frames, checkpoints]
             best[kind] = max(best[kind], _steps_per_s(sim, n_steps))
     return best
 

@@ -23,11 +23,13 @@ import numpy as np
 import torch
 from torchmd.forces import Forces
 
+from openmm_bridge.protocol import PullProtocol
 from openmm_bridge.system import MolecularSystem
 from pathgan.config import TERM_ORDER, pathgan_config
 from pathgan.data import ReferenceSet
+from pathgan.gan import GAN
 from pathgan.potential import torchmd_parameters
-from pathgan.train import GAN, PullSpec, Trainer
+from pathgan.trainer import Trainer
 
 
 def torchmd_loop(system: MolecularSystem, gan: GAN, dtype: torch.dtype):
@@ -78,7 +80,7 @@ def main() -> None:
     cfg.batch_size, cfg.pretrain_epochs, cfg.augment = args.batch_size, 0, True
     rates = {}
     for name in ("pathgan", "torchmd loop"):
-        gan = GAN.for_reference(system, cfg, PullSpec.default(system), ref)
+        gan = GAN.for_reference(system, cfg, PullProtocol(), ref)
         energy = None if name == "pathgan" else torchmd_loop(system, gan, gan.dtype)
         trainer = Trainer(gan, ref, None, "/tmp/pathgan-bench-train", energy_fn=energy)
         best = float("inf")

@@ -58,13 +58,27 @@ def atom_types(forcefield: app.ForceField, topology: app.Topology) -> list[str]:
         return _types_with_patches(forcefield, topology)
     types: list[str] = []
     for residue, template in zip(topology.residues(), templates, strict=True):
-        by_name = {a.name: a.type for a in template.atoms}
-        names = [a.name for a in residue.atoms()]
-        if len(names) == len(template.atoms) and all(n in by_name for n in names):
-            types += [by_name[n] for n in names]
+        if _names_match_bonds(residue, template):
+            by_name = {a.name: a.type for a in template.atoms}
+            types += [by_name[a.name] for a in residue.atoms()]
         else:
             types += _types_by_graph(residue, template)
     return types
+
+
+def _names_match_bonds(residue: app.topology.Residue, template: Any) -> bool:
+    """Whether the residue's atom names map it onto the template, bonds included (OpenMM matches by graph)."""
+    index = {a.name: k for k, a in enumerate(template.atoms)}
+    names = [a.name for a in residue.atoms()]
+    if len(names) != len(index) or any(n not in index for n in names):
+        return False
+    theirs = {frozenset(b) for b in template.bonds}
+    ours = {
+        frozenset((index[a.name], index[b.name]))
+        for a, b in residue.bonds()
+        if a.residue is b.residue is residue
+    }
+    return ours == theirs
 
 
 def _types_with_patches(forcefield: app.ForceField, topology: app.Topology) -> list[str]:

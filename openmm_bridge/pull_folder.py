@@ -132,6 +132,10 @@ def prepare_pull(
     positions = system.positions
     if start is not None:
         frame = load_frames(start, system)  # atoms checked against the system
+        if not 0 <= start_frame < frame.n_frames:
+            raise PathganInputError(
+                f"{start}: no frame {start_frame} (it has {frame.n_frames}, counted from 0)"
+            )
         positions = frame.xyz[start_frame] * u.nanometer
         manifest["start"] = f"{Path(start).resolve()}[{start_frame}]"
     if (out / MANIFEST).exists():

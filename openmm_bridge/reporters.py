@@ -2,9 +2,9 @@
 
 OpenMM runs the reporters due at a step in three groups, one after the other: those that
 ask for wrapped positions, those that ask for unwrapped ones, then those that ask for no
-positions; list order holds only within a group. pathgan's reporters that must run in order
-(a moving restraint, its data, the frames) all ask for unwrapped positions; the checkpoint
-asks for none, so it runs after them::
+positions (these join the larger of the first two groups); list order holds only within a
+group. pathgan's reporters all ask for unwrapped positions, so they run in list order
+whatever else the user adds::
 
     frames = DCDFrameReporter("trajectory.dcd", 50, simulation.topology, dt_ps=0.002)
     checkpoints = AtomicCheckpointReporter(folder, 25_000, lambda sim: {"work": pull.work_kcal_mol})
@@ -85,7 +85,8 @@ class AtomicCheckpointReporter:
 
     def describeNextReport(self, simulation: app.Simulation) -> dict:  # noqa: N802 - OpenMM's reporter API
         steps = self.interval - simulation.currentStep % self.interval
-        return {"steps": steps, "periodic": False, "include": []}
+        # unwrapped positions, like the other pathgan reporters: the checkpoint keeps its place in the list
+        return {"steps": steps, "periodic": False, "include": ["positions"]}
 
     def report(self, simulation: app.Simulation, state: mm.State) -> None:  # noqa: D102 - see save
         self.save(simulation)

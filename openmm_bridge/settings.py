@@ -128,7 +128,7 @@ class Settings:
         for old, new in cls.RENAMED.items():
             if old in data:
                 raise PathganInputError(f"{where}.{old}: was renamed {new!r} ({_unit_hint(new)})")
-        unknown = sorted(set(data) - set(known))
+        unknown = sorted(map(str, set(data) - set(known)))  # YAML makes keys such as `no:` booleans
         if unknown:
             raise PathganInputError(f"{where}: unknown settings {unknown}; known: {sorted(known)}")
         hints = _hints(cls)

@@ -55,8 +55,11 @@ def rebuild_hint(folder: Path, meta: dict[str, Any]) -> str:
     """How to rebuild a system folder, from what its metadata says it was made of."""
     builder = meta.get("builder")
     if builder:
-        termini = " --free-termini" if builder.get("caps", "").startswith("free") else ""
-        return f"rebuild it: pathgan build --sequence {builder.get('sequence')}{termini} --out {folder}"
+        options = " --free-termini" if builder.get("caps", "").startswith("free") else ""
+        options += "" if builder.get("minimized", True) else " --no-minimize"
+        if meta.get("forcefield") and list(meta["forcefield"]) != ["amber14-all.xml"]:
+            options += f" --forcefield {' '.join(meta['forcefield'])}"
+        return f"rebuild it: pathgan build --sequence {builder.get('sequence')}{options} --out {folder}"
     source = meta.get("source", "YOUR_FILE")
     if meta.get("kind") == "charmm":
         how = f"--psf {source} --charmm-params {' '.join(meta.get('parameters', []))} --coordinates {meta.get('coordinates')}"
@@ -107,10 +110,11 @@ def write_prmtop(struct: parmed.Structure, path: Path) -> dict[str, str]:
     full = sorted({a.type for a in struct.atoms})
     short: dict[str, str] = {}
     used: set[str] = set()
-    for k, name in enumerate(full):
+    serial = 0
+    for name in full:
         cand = name.split("-")[-1]
-        if len(cand) > 4 or cand in used:
-            cand = f"Y{k:03d}"
+        while len(cand) > 4 or cand in used:
+            cand, serial = f"Y{serial:03d}", serial + 1
         short[name] = cand
         used.add(cand)
     copy = struct.copy(parmed.Structure)

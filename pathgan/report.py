@@ -8,13 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import mdtraj as md
 import numpy as np
 import yaml
 
 from openmm_bridge.fileio import atomic_file
 from openmm_bridge.plots import plt, save_figure
 from openmm_bridge.provenance import versions
+from openmm_bridge.trajio import read_trajectory
 
 #: Headline metrics: (key in compare's summary, label with unit, format).
 HEADLINE = [
@@ -95,12 +95,12 @@ def write_report(run_dir: Path, config: dict, stages: dict) -> dict[str, Any]:
     trajs = []
     path_dir, string_dcd = run_dir / "path", run_dir / "refine" / "string.dcd"
     if (path_dir / "path.dcd").exists():
-        trajs.append(("generated", md.load_dcd(str(path_dir / "path.dcd"), top=str(path_dir / "path.pdb"))))
+        trajs.append(("generated", read_trajectory(path_dir / "path.dcd", str(path_dir / "path.pdb"))))
     if string_dcd.exists():
-        trajs.append(("refined", md.load_dcd(str(string_dcd), top=str(run_dir / "refine" / "string.pdb"))))
+        trajs.append(("refined", read_trajectory(string_dcd, str(run_dir / "refine" / "string.pdb"))))
     replica = run_dir / "smd" / "replica_000" / "trajectory.dcd"
     if replica.exists():
-        trajs.append(("reference", md.load_dcd(str(replica), top=str(run_dir / "smd" / "start.pdb"))))
+        trajs.append(("reference", read_trajectory(replica, str(run_dir / "smd" / "start.pdb"))))
     if trajs:
         render_strip(trajs, config["report"]["structure_t"], rep / "structures.png")
     system_meta = _load(run_dir / "system" / "metadata.json")

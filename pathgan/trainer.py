@@ -39,8 +39,8 @@ from openmm_bridge.system import MolecularSystem
 from .checkpoints import LOSSES_CSV, resume, save_checkpoint, save_model, write_losses
 from .config import TERM_ORDER, TrainingConfig
 from .data import ReferenceSet, random_rotations
-from .gan import GAN
 from .figures import plot_losses
+from .gan import GAN
 
 EnergyFn = Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]
 

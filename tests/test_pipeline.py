@@ -48,6 +48,30 @@ def test_every_stage_writes_its_outputs(tiny_run):
     assert set(json.loads((tiny_run / "stages.json").read_text())) == set(STAGES)
 
 
+def test_the_outputs_hold_what_the_settings_asked_for(tiny_run):
+    """Not just files: the frames, rows and windows that TINY_RUN asks for, of the system built."""
+    from openmm_bridge.pmf_outputs import read_pull_csv
+    from openmm_bridge.system import MolecularSystem
+    from openmm_bridge.trajio import load_frames
+
+    system = MolecularSystem.load(tiny_run / "system")
+    assert system.stereochemistry.passed and system.n_atoms == 112
+    n_frames = 1000 // 50 + 1  # 2 ps at 2 fs, a frame every 50 steps, step 0 included
+    for i in (0, 1):
+        assert (
+            load_frames(tiny_run / "smd" / f"replica_00{i}" / "trajectory.dcd", system).n_frames == n_frames
+        )
+        assert len(read_pull_csv(tiny_run / "smd" / f"replica_00{i}" / "pull.csv")["step"]) == n_frames
+    assert load_frames(tiny_run / "path" / "path.dcd", system).n_frames == TINY_RUN["generate"]["frames"]
+    assert load_frames(tiny_run / "refine" / "string.dcd", system).n_frames == TINY_RUN["refine"]["images"]
+    losses = (tiny_run / "train" / "losses.csv").read_text().splitlines()
+    assert len(losses) == 1 + TINY_RUN["train"]["pretrain_epochs"] + TINY_RUN["train"]["epochs"]
+    umbrella = json.loads((tiny_run / "pathcv" / "umbrella.json").read_text())
+    assert len(umbrella["windows"]) == TINY_RUN["pathcv"]["windows"]
+    for png in ("pmf/pmf.png", "train/losses.png", "refine/string.png", "pathcv/pmf_s.png"):
+        assert (tiny_run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+
+
 def test_second_run_skips_everything_and_a_change_redoes_downstream(tiny_run, tmp_path):
     again = run_pipeline(tiny_run, "quick", overrides=TINY_RUN, progress=False)
     assert again.ran == [] and again.skipped == list(STAGES)
