@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,14 +29,34 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--verbose", action="store_true", help="more detail (debug messages, every warning)")
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a message comes (it may be replaced after set-up)."""
+
+    @property
+    def stream(self):  # noqa: D102
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def configure_output(args: argparse.Namespace) -> None:
-    """Set the logging level from ``--quiet`` / ``--verbose`` (messages go to standard error)."""
+    """Messages of the ``pathgan`` logger to standard error, at the level ``--quiet`` / ``--verbose`` ask for.
+
+    Only pathgan's own logger gets a handler: the libraries' loggers (Dask's scheduler and
+    workers, pymbar) keep Python's default, warnings and errors only.
+    """
     level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
-    logging.basicConfig(format="%(message)s", level=level, force=True)
-    # libraries' own chatter only with --verbose
-    for name in ("distributed", "pymbar", "matplotlib", "numexpr"):
-        logging.getLogger(name).setLevel(logging.DEBUG if args.verbose else logging.ERROR)
-    if not args.verbose:
+    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+    log.setLevel(level)
+    log.propagate = False
+    if args.verbose:
+        logging.basicConfig(format="%(name)s: %(message)s", level=logging.INFO, force=True)
+    else:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
 
