@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from openmm_bridge.errors import PathganInputError
-from openmm_bridge.settings import Settings, non_negative, one_of, positive, within
+from openmm_bridge.settings import Settings, at_least, non_negative, one_of, positive, within
 
 #: Hidden activations the networks know (see :func:`pathgan.model.mlp`).
 ACTIVATIONS = ("sigmoid", "silu", "tanh", "leaky_relu")
@@ -33,6 +33,9 @@ class ModelConfig(Settings):
     activation: str = one_of(ACTIVATIONS, "sigmoid")
     t_frequencies: int = non_negative(0)
     template_bins: int = non_negative(0)  # 0: predict coordinates (paper); K >= 2: template + correction
+    noise_modes: int = non_negative(0)  # 0: noise only through the network; K: along K principal modes
+    noise_scale: float = positive(1.0)  # widens the noise along the modes (see pathgan.model.NoiseModes)
+    noise_bins: int = at_least(2, 25)  # bins of t in which the modes' mean and covariance are measured
     disc_hidden: list[int] = dataclasses.field(default_factory=lambda: [10])
     disc_activation: str = one_of(ACTIVATIONS, "sigmoid")
     disc_t_frequencies: int = non_negative(0)
@@ -42,6 +45,14 @@ class ModelConfig(Settings):
         """A template needs at least 2 bins."""
         if self.template_bins == 1:
             raise PathganInputError(f"{where}.template_bins: must be 0 or >= 2")
+        if self.noise_modes and not self.template_bins:
+            raise PathganInputError(
+                f"{where}.noise_modes: the modes are deviations from a template (template_bins >= 2)"
+            )
+        if self.noise_modes > self.noise_dim:
+            raise PathganInputError(
+                f"{where}.noise_modes: {self.noise_modes} modes need noise_dim >= {self.noise_modes}"
+            )
 
 
 @dataclasses.dataclass
@@ -136,7 +147,12 @@ def paper_config() -> TrainingConfig:
 
 
 def pathgan_config() -> TrainingConfig:
-    """The default: template + correction generator, Fourier t, restraint on the reference distance."""
+    """The default: template + noise along principal modes + correction, Fourier t, restraint on the reference distance.
+
+    No pre-training (its torsion reconstruction pulls every sample towards one frame, against
+    the noise) and no random rotations (the discriminator reads torsions, which rotations do
+    not change: the augmentation did nothing).
+    """
     return TrainingConfig(
         name="pathgan",
         model=ModelConfig(
@@ -145,15 +161,18 @@ def pathgan_config() -> TrainingConfig:
             activation="silu",
             t_frequencies=6,
             template_bins=25,
+            noise_modes=31,
+            noise_scale=1.25,
             disc_hidden=[64, 64],
             disc_activation="leaky_relu",
             disc_t_frequencies=6,
             torsion_features="cos_sin",
         ),
         batch_size=128,  # the potential's batched evaluation pays off at larger batches
-        pretrain_epochs=2,
+        augment=False,
+        pretrain_epochs=0,
         pretrain_lr=1e-3,
-        epochs=60,
+        epochs=20,
         lr_g=5e-4,
         lr_d=5e-4,
         adam_betas=[0.5, 0.999],
@@ -169,10 +188,16 @@ def pathgan_config() -> TrainingConfig:
 
 
 def ablation_config() -> TrainingConfig:
-    """The default without the energy loss (the paper's claim: without it, structures are unphysical)."""
+    """The default without the energy terms in the generator's loss, everything else kept.
+
+    The restraint of the pull stays in the loss, with the same energy steps, weights and
+    schedule: only bonds, angles, torsions, Lennard-Jones and electrostatics are gone (the
+    paper's claim: without them, structures are unphysical).
+    """
     cfg = pathgan_config()
     cfg.name = "ablation"
-    cfg.use_energy = False
+    cfg.term_schedule = {}
+    cfg.pretrain_terms = []
     return cfg
 
 

@@ -92,3 +92,59 @@ def plot_losses(history: list[dict[str, Any]], path: str | os.PathLike) -> None:
         ax.set_xlabel("epoch")
         ax.legend(fontsize=7, frameon=False)
     save_figure(fig, path)
+
+
+def plot_ensemble(
+    t: np.ndarray,
+    candidates: np.ndarray,
+    heldout: Any,
+    system: Any,
+    ensemble: dict[str, Any],
+    path: str | os.PathLike,
+) -> None:
+    """The candidates against the held-out pulls: the pulled distance along t of every candidate and replica,
+    the spread per bin of t, and the OpenMM energy per bin (median and interquartile range)."""
+    from openmm_bridge.distances import centroid_distance
+
+    i, j = system.end_to_end_atoms()
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
+    for k, c in enumerate(candidates):
+        axes[0].plot(
+            t,
+            centroid_distance(c, [i], [j]),
+            color="C0",
+            lw=0.7,
+            alpha=0.5,
+            label="candidates" if k == 0 else None,
+        )
+    for k in range(heldout.n_trajectories):
+        axes[0].plot(
+            heldout.labels(k),
+            centroid_distance(heldout.frames[k], [i], [j]),
+            color="k",
+            lw=0.8,
+            ls="--",
+            alpha=0.7,
+            label="held-out pulls" if k == 0 else None,
+        )
+    axes[0].set_xlabel("t")
+    axes[0].set_ylabel("CA(first)-CA(last) distance (A)")
+    bins = ensemble["generated"]["per_bin"]
+    centres = [(b["bin"] + 0.5) / len(bins) for b in bins]
+    for key, label, style in (
+        ("spread_generated_angstrom", "generated", "o-"),
+        ("spread_reference_angstrom", "held-out pulls", "s--"),
+    ):
+        axes[1].plot(centres, [b.get(key, np.nan) for b in bins], style, label=label)
+    axes[1].set_xlabel("t (bin centre)")
+    axes[1].set_ylabel("spread: median RMSD between paths at the same t (A)")
+    energy = ensemble["generated"]["energy_by_bin"]
+    for prefix, label, colour in (("generated", "generated", "C0"), ("reference", "held-out pulls", "k")):
+        med = np.array([e[f"{prefix}_median_kcal_mol"] for e in energy])
+        iqr = np.array([e[f"{prefix}_iqr_kcal_mol"] for e in energy])
+        axes[2].errorbar(centres, med, yerr=iqr / 2, color=colour, marker="o", capsize=3, label=label)
+    axes[2].set_xlabel("t (bin centre)")
+    axes[2].set_ylabel("OpenMM energy (kcal/mol), median +- IQR/2")
+    for ax in axes:
+        ax.legend(frameon=False, fontsize=8)
+    save_figure(fig, path)

@@ -26,7 +26,7 @@ from openmm_bridge.trajio import mdtraj_topology
 
 from .config import TrainingConfig
 from .data import ReferenceSet
-from .model import Discriminator, Generator, template_frames
+from .model import Discriminator, Generator, noise_modes, template_frames
 from .potential import TorchMDPotential
 from .restraint import EndToEndRestraint
 from .tables import bin_by_t
@@ -86,6 +86,7 @@ class GAN:
         template: np.ndarray | None = None,
         mean_structure: np.ndarray | None = None,
         centre_table: np.ndarray | None = None,
+        modes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     ) -> None:
         self.system, self.config = system, config
         self.pull = pull.with_groups(system)
@@ -106,6 +107,9 @@ class GAN:
             mean_structure=None
             if mean_structure is None
             else torch.as_tensor(mean_structure, dtype=self.dtype),
+            modes=None
+            if modes is None
+            else (*(torch.as_tensor(a, dtype=self.dtype) for a in modes), m.noise_scale),
         ).to(self.device, self.dtype)
         self.discriminator = Discriminator(
             len(self.torsions), m.disc_hidden, m.disc_activation, m.disc_t_frequencies, m.torsion_features
@@ -124,24 +128,35 @@ class GAN:
     ) -> GAN:
         """Build the models of ``config`` with what they take from the training frames."""
         xyz, t, _ = train.arrays()
-        template = mean = table = None
+        template = mean = table = modes = None
         if config.model.template_bins:
             template = template_frames(xyz, t, config.model.template_bins, seed=config.seed)
+            if config.model.noise_modes:
+                modes = noise_modes(xyz, t, template, config.model.noise_modes, config.model.noise_bins)
         else:
             mean = _mean_structure(xyz)
         if config.restraint_target == "reference":
             pull = pull.with_groups(system)
             table = reference_distance_table(train, pull.group_a, pull.group_b)
-        return cls(system, config, pull, template, mean, table)
+        return cls(system, config, pull, template, mean, table, modes)
 
     def angles(self, pos: torch.Tensor) -> torch.Tensor:
         """Torsions (batch, n_torsions), radians."""
         return self.torsions.angles(pos)
 
     def generate(self, t: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Structures at ``t`` (batch,): (batch, n_atoms, 3) Angstrom, with fresh noise."""
+        """Structures at ``t`` (batch,): (batch, n_atoms, 3) Angstrom, with fresh noise for each."""
         z = self.generator.sample_noise(t.shape[0], generator).to(self.device, self.dtype)
         return self.generator(t.to(self.device, self.dtype), z)
+
+    def generate_paths(
+        self, t: torch.Tensor, n_paths: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """``n_paths`` paths at ``t`` (n_t,), one noise vector each: (n_paths, n_t, n_atoms, 3) Angstrom."""
+        z = self.generator.sample_noise(n_paths, generator).to(self.device, self.dtype)
+        tt = t.to(self.device, self.dtype).repeat(n_paths)
+        x = self.generator(tt, z.repeat_interleave(len(t), dim=0))
+        return x.reshape(n_paths, len(t), *x.shape[1:])
 
     # ------------------------------------------------------------------ files
     def state(self) -> dict[str, Any]:
@@ -183,6 +198,9 @@ class GAN:
             template=None if state["template"] is None else state["template"].numpy(),
             mean_structure=None,
             centre_table=None if state["centre_table"] is None else np.asarray(state["centre_table"]),
+            modes=tuple(state["generator"][f"modes.{k}"].numpy() for k in ("modes", "mean", "cov"))
+            if "modes.modes" in state["generator"]
+            else None,
         )
         gan.generator.load_state_dict(state["generator"])
         gan.discriminator.load_state_dict(state["discriminator"])

@@ -87,6 +87,45 @@ class Template(nn.Module):
         return interpolate(self.frames, t)
 
 
+class NoiseModes(nn.Module):
+    """Noise that reaches the structure: ``V^T (mu(t) + s L(t) z)``, (batch, N, 3) Angstrom.
+
+    ``modes`` V (K, N, 3): orthonormal directions of the reference frames' deviations from the
+    template (principal components); ``mean`` (B, K) and ``cov`` (B, K, K): the mean and the
+    covariance of those deviations' coefficients in each of B bins of t, interpolated in t;
+    L(t) is the Cholesky factor of the interpolated covariance. So at every t the noise spreads structures as the reference pulls
+    spread there, correlations included; the same z at every t gives a smooth path. ``scale``
+    s widens the spread (the K modes and the relaxation that follows take some of it away).
+    """
+
+    def __init__(
+        self, modes: torch.Tensor, mean: torch.Tensor, cov: torch.Tensor, scale: float = 1.0
+    ) -> None:
+        super().__init__()
+        k = modes.shape[0]
+        if modes.ndim != 3 or mean.shape[1:] != (k,) or cov.shape[1:] != (k, k) or mean.shape[0] < 2:
+            raise PathganInputError(
+                f"noise modes need (K, n_atoms, 3) modes, (B>=2, K) means and (B, K, K) covariances, got "
+                f"{tuple(modes.shape)}, {tuple(mean.shape)}, {tuple(cov.shape)}"
+            )
+        self.register_buffer("modes", modes.detach().clone())
+        self.register_buffer("mean", mean.detach().clone())
+        self.register_buffer("cov", cov.detach().clone())
+        self.scale = float(scale)
+
+    @property
+    def n_modes(self) -> int:
+        """K."""
+        return self.modes.shape[0]
+
+    def forward(self, t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        zk = z[:, : self.n_modes]
+        # float64: covariances of near-degenerate modes are ill-conditioned in float32
+        chol = torch.linalg.cholesky(interpolate(self.cov.double(), t.double())).to(z.dtype)
+        coef = interpolate(self.mean, t).to(z.dtype) + self.scale * torch.einsum("bkj,bj->bk", chol, zk)
+        return torch.einsum("bk,knd->bnd", coef, self.modes.to(z.dtype))
+
+
 class Generator(nn.Module):
     """G(t, z) -> structure (batch, n_atoms, 3), Angstrom.
 
@@ -105,6 +144,9 @@ class Generator(nn.Module):
     template
         (K, n_atoms, 3) reference frames: the output is template(t) + network. ``None``:
         the network predicts coordinates itself (``mean_structure`` sets its output bias).
+    modes
+        Optional ``(modes, mean, chol, scale)`` of :class:`NoiseModes` (the first K noise values
+        move the structure along them); the output is then template(t) + modes(t, z) + network(t, z).
     """
 
     def __init__(
@@ -116,9 +158,15 @@ class Generator(nn.Module):
         t_frequencies: int = 0,
         template: torch.Tensor | None = None,
         mean_structure: torch.Tensor | None = None,
+        modes: tuple[torch.Tensor, torch.Tensor, torch.Tensor, float] | None = None,
     ) -> None:
         super().__init__()
         self.n_atoms, self.noise_dim = int(n_atoms), int(noise_dim)
+        self.modes = None if modes is None else NoiseModes(*modes)
+        if self.modes is not None and self.modes.n_modes > self.noise_dim:
+            raise PathganInputError(
+                f"{self.modes.n_modes} noise modes need noise_dim >= that, got {noise_dim}"
+            )
         self.time = TimeEncoding(t_frequencies)
         self.net = mlp([self.time.dim + self.noise_dim, *hidden, 3 * self.n_atoms], activation)
         out = self.net[-1]
@@ -143,6 +191,8 @@ class Generator(nn.Module):
         x = self.net(h).reshape(-1, self.n_atoms, 3)
         if self.template is not None:
             x = x + self.template(t).to(x.dtype)
+        if self.modes is not None:
+            x = x + self.modes(t, z)
         return x
 
 
@@ -209,3 +259,29 @@ def template_frames(
         medoid = frames[int(np.argmin(cost))].astype(np.float64)
         out.append(superpose(medoid, out[-1]) if out else medoid - medoid.mean(axis=0))
     return np.stack(out)
+
+
+def noise_modes(
+    xyz: np.ndarray, t: np.ndarray, template: np.ndarray, n_modes: int, n_bins: int = 25
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Principal directions of the reference frames' deviations from the template, and their statistics along t.
+
+    Each frame (n_frames, n_atoms, 3) Angstrom is superposed on the template at its t; the
+    deviations' leading ``n_modes`` principal components are the modes (n_modes, n_atoms, 3,
+    orthonormal); the mean (n_bins, n_modes) and the covariance (n_bins, n_modes, n_modes,
+    with a ridge of 1e-6 A^2 so that it stays positive definite in bins with fewer frames than
+    modes) of the frames' coefficients in each of ``n_bins`` bins of t describe how the
+    reference spreads there.
+    """
+    base = interpolate(torch.as_tensor(template), torch.as_tensor(t)).numpy()
+    dev = np.stack([superpose(x, y) - y for x, y in zip(xyz, base, strict=True)]).reshape(len(xyz), -1)
+    _, _, vt = np.linalg.svd(dev, full_matrices=False)
+    modes = vt[:n_modes]
+    coef = dev @ modes.T
+    means, covs = [], []
+    for idx in bin_by_t(t, n_bins):
+        c = coef[idx]
+        cov = np.atleast_2d(np.cov(c.T)) if len(c) > 1 else np.zeros((n_modes, n_modes))
+        means.append(c.mean(axis=0))
+        covs.append(cov + 1e-6 * np.eye(n_modes))
+    return modes.reshape(n_modes, *xyz.shape[1:]), np.asarray(means), np.asarray(covs)

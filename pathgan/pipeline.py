@@ -30,12 +30,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
 from openmm_bridge.fileio import atomic_file
 from openmm_bridge.provenance import versions
 
+from .relax import DEFAULT_RELAX
 from .run_config import RunConfig, resolve_config
 
 log = logging.getLogger("pathgan")
@@ -202,7 +202,9 @@ class Pipeline:
         c = self.config.generate
         system = self._system()
         gan = load_model(self.out / "train", system)
-        path = generate_path(gan, c.frames, c.samples, seed=self.config.seed)
+        path = generate_path(
+            gan, c.frames, c.samples, seed=self.config.seed, relax=DEFAULT_RELAX if c.relax else None
+        )
         provenance = {
             "model": str((self.out / "train" / "model.pt").resolve()),
             "config": gan.config.name,
@@ -212,37 +214,47 @@ class Pipeline:
 
     def _stage_refine(self, folder: Path) -> None:
         from openmm_bridge.plots import plot_string
-        from openmm_bridge.string_method import ZeroTemperatureString, write_string_result
+        from openmm_bridge.string_method import write_string_result
 
-        from .paths import load_path
+        from .candidates import refine_candidates
 
         c = self.config.refine
         system = self._system()
-        _, frames = load_path(self.out / "path", system)
         cfg = c.string_config()
-        idx = np.round(np.linspace(0, len(frames) - 1, min(c.images, len(frames)))).astype(int)
-        result = ZeroTemperatureString(system.system, frames[idx], cfg).run(progress=self.progress)
+        result, rows = refine_candidates(
+            system, self.out / "path", c.candidates, c.images, cfg, self.progress
+        )
         write_string_result(result, folder, system.topology, cfg)
+        with atomic_file(folder / "candidates.json") as tmp:
+            tmp.write_text(json.dumps(rows, indent=2) + "\n")
         plot_string(result.history, folder / "string.png", "zero-temperature string")
 
     def _stage_compare(self, folder: Path) -> None:
         from openmm_bridge.energies import OpenMMEvaluator
 
         from .compare import compare_path, write_comparison
-        from .data import ReferenceSet
-        from .paths import load_path
+        from .evaluation import evaluate, training_split
+        from .figures import plot_ensemble
+        from .gan import load_model
+        from .paths import load_candidates, load_path
 
         system = self._system()
-        reference = ReferenceSet.from_smd(self.out / "smd", system, self.config.compare.stride)
-        # both paths are judged against the same reference frames: their OpenMM energies once
-        reference_energies = OpenMMEvaluator(system.system).energies(reference.arrays()[0])
+        train_ref, heldout = training_split(self.out / "train", system, self.config.compare.stride)
+        # every path is judged against the same held-out frames: their OpenMM energies once
+        heldout_energies = OpenMMEvaluator(system.system).energies(heldout.arrays()[0])
         for name, source in (
             ("generated", self.out / "path"),
             ("refined", self.out / "refine" / "string.dcd"),
         ):
             t, xyz = load_path(source, system)
-            result = compare_path(t, xyz, reference, system, reference_energies=reference_energies)
-            write_comparison(result, folder / name, {"path": str(source)})
+            result = compare_path(t, xyz, heldout, system, reference_energies=heldout_energies)
+            write_comparison(result, folder / name, {"path": str(source), "heldout": heldout.sources})
+        t, candidates, _ = load_candidates(self.out / "path", system)
+        gan = load_model(self.out / "train", system)
+        ensemble = evaluate(gan, t, candidates, train_ref, heldout, system, heldout_energies)
+        with atomic_file(folder / "ensemble.json") as tmp:
+            tmp.write_text(json.dumps(ensemble, indent=1, default=float) + "\n")
+        plot_ensemble(t, candidates, heldout, system, ensemble, folder / "ensemble.png")
 
     def _stage_pathcv(self, folder: Path) -> None:
         from openmm_bridge.pathcv import default_atoms

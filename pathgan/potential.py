@@ -210,7 +210,9 @@ class TorchMDPotential(nn.Module):
                 f"{where}: NaN or infinite coordinates (first at frame {frame}, atom {atom})"
             )
 
-    def forward(self, pos: torch.Tensor, t: torch.Tensor | float | None = None) -> dict[str, torch.Tensor]:
+    def forward(
+        self, pos: torch.Tensor, t: torch.Tensor | float | None = None, terms: Sequence[str] | None = None
+    ) -> dict[str, torch.Tensor]:
         """Energies by term, each of shape (batch,), kcal/mol, plus ``total``.
 
         Parameters
@@ -220,10 +222,12 @@ class TorchMDPotential(nn.Module):
         t
             Progress along the pull in [0, 1], shape (batch,) or scalar; needed
             for the ``restraint`` term, ignored without a restraint.
+        terms
+            Only these of the potential's terms (default: all of them).
         """
         self.check_positions(pos)
         out: dict[str, torch.Tensor] = {}
-        terms = self.terms
+        terms = self.terms if terms is None else tuple(terms)
         # Atom-major layout (n_atoms, 3, batch): gathering atoms is then a copy of
         # contiguous rows, and its gradient a row-wise index_add.
         xt = pos.permute(1, 2, 0).contiguous()

@@ -43,6 +43,20 @@ HEADLINE = [
 ]
 
 
+#: The ensemble's metrics in the report: (key, label with unit, format).
+ENSEMBLE_HEADLINE = [
+    ("spread_ratio_median", "spread ratio (generated / held-out, median over t)", "{:.2f}"),
+    ("precision", "precision (k=3)", "{:.2f}"),
+    ("coverage", "coverage (k=3)", "{:.2f}"),
+    ("jsd_phi_psi_bits", "phi/psi Jensen-Shannon divergence (bits)", "{:.3f}"),
+    ("t0_helix_fraction", "t=0 DSSP helix fraction", "{:.2f}"),
+    ("median_rmsd_same_t_mean_angstrom", "median RMSD at the same t, mean over replicas (A)", "{:.2f}"),
+    ("max_bond_rms_deviation_angstrom", "max bond-length RMS deviation from r0 (A)", "{:.3f}"),
+    ("median_energy_excess_kcal_mol", "median OpenMM energy above the held-out pulls' (kcal/mol)", "{:.1f}"),
+    ("frames_with_inverted_centres", "frames with an inverted stereocentre", "{:d}"),
+]
+
+
 def _img(path: Path, alt: str) -> str:
     if not path.exists():
         return f'<p class="missing">({html.escape(alt)}: not produced)</p>'
@@ -86,6 +100,7 @@ def write_report(run_dir: Path, config: dict, stages: dict) -> dict[str, Any]:
     rep.mkdir(parents=True, exist_ok=True)
     gen = _load(run_dir / "compare" / "generated" / "metrics.json")
     ref = _load(run_dir / "compare" / "refined" / "metrics.json")
+    ensemble = _load(run_dir / "compare" / "ensemble.json")
     string = _load(run_dir / "refine" / "string.json")
     pmf = _load(run_dir / "pmf" / "pmf.json")
     umbrella = _load(run_dir / "pathcv" / "umbrella.json")
@@ -108,7 +123,10 @@ def write_report(run_dir: Path, config: dict, stages: dict) -> dict[str, Any]:
     stereo = "passed" if stereo.get("passed") else "not recorded" if not stereo else "FAILED"
     pmf_s = umbrella.get("pmf", {})
     metrics: dict[str, Any] = {
-        "generated": gen.get("summary", {}),
+        "heldout_replicas": ensemble.get("heldout_replicas"),
+        "generated": _without_bins(ensemble.get("generated", {})),
+        "baselines": {k: _without_bins(v) for k, v in ensemble.get("baselines", {}).items()},
+        "best_candidate": gen.get("summary", {}),
         "refined": ref.get("summary", {}),
         "string": {
             "converged": string.get("converged"),
@@ -136,6 +154,16 @@ def write_report(run_dir: Path, config: dict, stages: dict) -> dict[str, Any]:
         f"<tr><td>{html.escape(label)}</td><td>{_fmt(gen, key, fmt)}</td><td>{_fmt(ref, key, fmt)}</td></tr>"
         for key, label, fmt in HEADLINE
     )
+    columns = ["generated", *metrics["baselines"]]
+    blocks = {"generated": metrics["generated"], **metrics["baselines"]}
+    ensemble_rows = "".join(
+        f"<tr><td>{html.escape(label)}</td>"
+        + "".join(f"<td>{_fmt({'summary': blocks[c]}, key, fmt)}</td>" for c in columns)
+        + "</tr>"
+        for key, label, fmt in ENSEMBLE_HEADLINE
+    )
+    ensemble_header = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in columns)
+    heldout_names = ", ".join(Path(p).parent.name for p in metrics["heldout_replicas"] or [])
     s = metrics["string"]
     stage_rows = "".join(f"<tr><td>{k}</td><td>{v.get('seconds', '')}</td></tr>" for k, v in stages.items())
     vers = "".join(f"<tr><td>{k}</td><td>{html.escape(str(v))}</td></tr>" for k, v in versions().items())
@@ -154,8 +182,16 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 <p>Reference steered MD, the cGAN's generated path, its string-method refinement and the comparison with the
 reference pulls. Energies in kcal/mol, distances in Angstrom.</p>
 
-<h2>Headline metrics</h2>
-<table><tr><th>metric</th><th>generated</th><th>refined</th></tr>{rows}</table>
+<h2>The candidate paths against held-out pulls, beside the baselines</h2>
+<p>{ensemble.get("generated", {}).get("n_paths", "-")} candidate paths, judged on the held-out replicas
+{html.escape(heldout_names)} (never trained on). Deterministic baselines count as that many copies of one path;
+"heldout replica" is one held-out pull scored against the others, "heldout half" half of them against the other
+half (the floor finite data allow). Path metrics are medians over the paths.</p>
+<table><tr><th>metric</th>{ensemble_header}</tr>{ensemble_rows}</table>
+{_img(run_dir / "compare" / "ensemble.png", "candidates against the held-out pulls")}
+
+<h2>The best candidate and its refinement</h2>
+<table><tr><th>metric</th><th>best candidate</th><th>refined</th></tr>{rows}</table>
 <p>String: converged {s["converged"]}, {s["iterations"]} iterations, {s["force_evaluations"]} force evaluations,
 highest energy {_num(s["highest_energy_above_start_kcal_mol"])} kcal/mol above the start.
 Pulls: {metrics["pulls"]["replicas"]} replicas, mean final work {_num(metrics["pulls"]["final_mean_work_kcal_mol"])} kcal/mol;
@@ -208,6 +244,10 @@ window.addEventListener("load", function () {{
     with atomic_file(run_dir / "report.html") as tmp:
         tmp.write_text(page)
     return metrics
+
+
+def _without_bins(block: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in block.items() if k not in ("per_bin", "energy_by_bin")}
 
 
 def _num(v) -> str:

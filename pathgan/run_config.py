@@ -50,10 +50,11 @@ class SmdSection(PullProtocol):
 
 @dataclasses.dataclass
 class GenerateSection(Settings):
-    """The generated path: frames along t, and how many sample paths."""
+    """The candidate paths: frames along t, how many, and whether they are relaxed (:mod:`pathgan.relax`)."""
 
     frames: int = at_least(2, 20)
-    samples: int = at_least(1, 1)
+    samples: int = at_least(1, 32)
+    relax: bool = True
 
 
 @dataclasses.dataclass
@@ -61,6 +62,7 @@ class RefineSection(StringConfig):
     """The zero-temperature string from the generated path: a string configuration plus its images."""
 
     images: int = at_least(3, 20)
+    candidates: int = at_least(1, 1)  # the best k candidates are refined; the lowest converged string is kept
 
     def string_config(self) -> StringConfig:
         """The string configuration alone."""
@@ -126,6 +128,18 @@ class RunConfig(Settings):
             raise PathganInputError(
                 f"{where}.generate.frames: {self.generate.frames} frames, more than the reference's {frames}"
             )
+        n_val = min(
+            max(int(round(self.train.validation_fraction * self.smd.replicas)), 1), self.smd.replicas - 1
+        )
+        if n_val < 2:
+            raise PathganInputError(
+                f"{where}.train.validation_fraction: holds out {n_val} of {self.smd.replicas} replicas; the "
+                "comparison needs at least 2 held-out replicas (it splits them in halves)"
+            )
+        if self.refine.candidates > self.generate.samples:
+            raise PathganInputError(
+                f"{where}.refine.candidates: {self.refine.candidates}, more than generate.samples ({self.generate.samples})"
+            )
         if self.refine.images > self.generate.frames:
             raise PathganInputError(
                 f"{where}.refine.images: {self.refine.images}; needs 3 to generate.frames "
@@ -137,16 +151,17 @@ class RunConfig(Settings):
 QUICK: dict[str, Any] = {
     "seed": 0,
     "system": {"sequence": "AAAAAAAAAA", "caps": True},
+    # 12 pulls of 150 ps: 8 to train on, 4 held out for the comparison
     "smd": {
-        "replicas": 8,
-        "length_ps": 250.0,
+        "replicas": 12,
+        "length_ps": 150.0,
         "frame_interval_steps": 250,
         "checkpoint_interval_steps": 25000,
     },
-    "train": {"preset": "pathgan", "stride": 5},
-    "generate": {"frames": 20, "samples": 1},
+    "train": {"preset": "pathgan", "stride": 5, "validation_fraction": 0.34},
+    "generate": {"frames": 20, "samples": 32},
     "refine": {"images": 20, "max_iterations": 2000},
-    "pathcv": {"windows": 11, "window_ps": 4.0, "equilibration_ps": 1.0, "k_s_kcal_mol": 478.0},
+    "pathcv": {"windows": 11, "window_ps": 3.0, "equilibration_ps": 0.5, "k_s_kcal_mol": 478.0},
     "compare": {"stride": 5},
     "report": {"structure_t": [0.0, 0.25, 0.5, 0.75, 1.0]},
 }

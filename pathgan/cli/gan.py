@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from openmm_bridge.errors import PathganInputError
+
 from .common import add_output_options, load_system, progress, table
 
 if TYPE_CHECKING:
@@ -112,12 +114,18 @@ def add_generate(sub: argparse._SubParsersAction) -> None:
     """Register ``pathgan generate``."""
     p = sub.add_parser(
         "generate",
-        help="generate a path (frames at evenly spaced t) with a trained model",
-        description="Write path.dcd + path.pdb + path.json/npz (t, TorchMD energies by term, provenance).",
+        help="generate candidate paths with a trained model, scored and ranked by the TorchMD potential",
+        description=(
+            "Draw --samples candidate paths (one noise draw each, frames at evenly spaced t), relax them "
+            "in the batched TorchMD potential, score each by its highest energy along t (restraint left "
+            "out) and rank them. Writes path.dcd (the best), ensemble.dcd (all), ranking.csv, path.pdb, "
+            "path.json/npz."
+        ),
     )
     p.add_argument("--model", required=True, help="model.pt, or its training folder")
     p.add_argument("--frames", type=int, default=20, help="frames along t (default 20)")
-    p.add_argument("--samples", type=int, default=1, help="paths to draw (an ensemble; default 1)")
+    p.add_argument("--samples", type=int, default=1, help="candidate paths to draw and rank (default 1)")
+    p.add_argument("--no-relax", action="store_true", help="the generator's raw output, not relaxed")
     p.add_argument("--seed", type=int, default=0, help="noise seed")
     p.add_argument("--out", required=True, help="path folder")
     p.add_argument("--system", help="system folder (default: the one the model was trained on)")
@@ -136,7 +144,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     recorded = state.get("system_dir") if isinstance(state, dict) else None
     system = load_system(args.system, recorded, str(model_path))
     gan = load_model(model_path, system, args.device)
-    path = generate_path(gan, args.frames, args.samples, args.seed)
+    from pathgan.relax import DEFAULT_RELAX
+
+    path = generate_path(
+        gan, args.frames, args.samples, args.seed, relax=None if args.no_relax else DEFAULT_RELAX
+    )
     provenance = {
         "model": str(model_path.resolve()),
         "config": gan.config.name,
@@ -145,11 +157,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
         "system_dir": recorded if args.system is None else str(Path(args.system).resolve()),
     }
     write_path(path, system, args.out, provenance)
-    e = path.energies["total"][0]
+    rows = [[r + 1, int(k), float(path.scores[k])] for r, k in enumerate(path.ranking[:10])]
     print(
-        f"{args.frames} frames x {args.samples} sample(s); TorchMD total energy {e.min():.1f} .. {e.max():.1f} kcal/mol"
+        f"{args.frames} frames x {args.samples} candidate(s), ranked by their highest TorchMD energy (kcal/mol)"
     )
-    print(f"wrote {args.out}/path.dcd, path.pdb, path.json, path.npz")
+    print(table(["rank", "sample", "score"], rows))
+    print(f"wrote {args.out}/path.dcd (the best), ensemble.dcd, ranking.csv, path.pdb, path.json, path.npz")
     return 0
 
 
@@ -167,7 +180,14 @@ def add_compare(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--path", required=True, help="path folder ('pathgan generate') or any trajectory")
-    p.add_argument("--reference", nargs="+", required=True, help="pull folder, or trajectory files")
+    p.add_argument(
+        "--reference",
+        nargs="+",
+        help="pull folder, or trajectory files (when the path names no model: the model's held-out replicas otherwise)",
+    )
+    p.add_argument(
+        "--model", help="training folder whose held-out replicas judge the path (default: the path's model)"
+    )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--system", help="system folder (default: the path's)")
     p.add_argument("--stride", type=int, default=1, help="use every n-th reference frame")
@@ -187,10 +207,77 @@ def cmd_compare(args: argparse.Namespace) -> int:
         recorded = json.loads(meta_file.read_text()).get("provenance", {}).get("system_dir")
     system = load_system(args.system, recorded, args.path)
     t, xyz = load_path(args.path, system)
-    reference = load_reference(args.reference, system, args.stride)
-    result = compare_path(t, xyz, reference, system, args.platform)
-    write_comparison(result, args.out, {"path": str(Path(args.path).resolve()), "reference": args.reference})
+    heldout, train_ref, model_dir = _heldout(args, system)
+    result = compare_path(t, xyz, heldout, system, args.platform)
+    provenance = {"path": str(Path(args.path).resolve()), "reference": list(heldout.sources)}
+    write_comparison(result, args.out, provenance)
     rows = [[k, v] for k, v in result["summary"].items()]
     print(table(["metric", "value"], rows))
     print(f"wrote {args.out}/metrics.json, rmsd_heatmap.png, rmsd_curves.png, profiles.png")
+    if model_dir is not None and (Path(args.path) / "path.json").exists():
+        _compare_ensemble(args, system, heldout, train_ref, model_dir)
     return 0
+
+
+def _heldout(
+    args: argparse.Namespace, system: MolecularSystem
+) -> tuple[ReferenceSet, ReferenceSet | None, Path | None]:
+    """The frames to judge against: the model's held-out replicas when the path names its model, else ``--reference``."""
+    from pathgan.evaluation import training_split
+
+    meta_file = Path(args.path) / "path.json"
+    model = (
+        json.loads(meta_file.read_text()).get("provenance", {}).get("model") if meta_file.exists() else None
+    )
+    model_dir = Path(args.model) if args.model else (Path(model).parent if model else None)
+    if model_dir is not None and (model_dir / "config.json").exists():
+        train_ref, heldout = training_split(model_dir, system, args.stride)
+        print(
+            f"judged on the model's held-out replicas: {', '.join(Path(s).parent.name for s in heldout.sources)}"
+        )
+        return heldout, train_ref, model_dir
+    if not args.reference:
+        raise PathganInputError(f"{args.path}: no model with held-out replicas recorded; pass --reference")
+    print("note: judged on every --reference trajectory; frames the model trained on may be among them")
+    return load_reference(args.reference, system, args.stride), None, None
+
+
+def _compare_ensemble(
+    args: argparse.Namespace,
+    system: MolecularSystem,
+    heldout: ReferenceSet,
+    train_ref: ReferenceSet,
+    model_dir: Path,
+) -> None:
+    """Every candidate against the held-out replicas, beside the baselines: ``ensemble.json``, ``ensemble.png``."""
+    from openmm_bridge.energies import OpenMMEvaluator
+    from openmm_bridge.fileio import atomic_file
+    from pathgan.evaluation import evaluate
+    from pathgan.figures import plot_ensemble
+    from pathgan.gan import load_model
+    from pathgan.paths import load_candidates
+
+    t, candidates, _ = load_candidates(args.path, system)
+    energies = OpenMMEvaluator(system.system, args.platform).energies(heldout.arrays()[0])
+    result = evaluate(load_model(model_dir, system), t, candidates, train_ref, heldout, system, energies)
+    out = Path(args.out)
+    with atomic_file(out / "ensemble.json") as tmp:
+        tmp.write_text(json.dumps(result, indent=1, default=float) + "\n")
+    plot_ensemble(t, candidates, heldout, system, result, out / "ensemble.png")
+    keys = (
+        "spread_ratio_median",
+        "precision",
+        "coverage",
+        "jsd_phi_psi_bits",
+        "median_rmsd_same_t_mean_angstrom",
+        "median_energy_excess_kcal_mol",
+    )
+    blocks = {"generated": result["generated"], **result["baselines"]}
+    print(f"\n{len(candidates)} candidates against the held-out replicas, beside the baselines")
+    print(
+        table(
+            ["", *keys],
+            [[name, *(float(b.get(k, float("nan"))) for k in keys)] for name, b in blocks.items()],
+        )
+    )
+    print(f"wrote {out}/ensemble.json, ensemble.png")

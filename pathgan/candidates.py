@@ -1,0 +1,56 @@
+"""Candidate paths refined in OpenMM: the best k of a path folder, each with the zero-temperature string.
+
+``pathgan generate --samples N`` ranks its candidates by their TorchMD score (the highest
+potential energy along the path); the best ``k`` are refined here, and the string whose highest
+energy above its start is lowest (among the converged ones, if any converged) is kept.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from openmm_bridge.string_method import StringConfig, StringResult, ZeroTemperatureString
+from openmm_bridge.system import MolecularSystem
+
+from .paths import load_candidates
+
+
+def string_images(frames: np.ndarray, n_images: int) -> np.ndarray:
+    """``n_images`` frames chosen evenly along a path (all of them when there are fewer)."""
+    idx = np.round(np.linspace(0, len(frames) - 1, min(n_images, len(frames)))).astype(int)
+    return frames[idx]
+
+
+def refine_candidates(
+    system: MolecularSystem,
+    path_folder: str | os.PathLike,
+    k: int,
+    n_images: int,
+    config: StringConfig,
+    progress: bool = False,
+) -> tuple[StringResult, list[dict[str, Any]]]:
+    """Refine the ``k`` best-ranked candidates; return the kept string and a summary of each."""
+    _, xyz, ranking = load_candidates(path_folder, system)
+    results, rows = [], []
+    for rank, sample in enumerate(ranking[:k]):
+        result = ZeroTemperatureString(system.system, string_images(xyz[sample], n_images), config).run(
+            progress
+        )
+        results.append(result)
+        rows.append(
+            {
+                "rank": rank + 1,
+                "sample": int(sample),
+                "converged": result.converged,
+                "iterations": result.iterations,
+                "force_evaluations": result.force_evaluations,
+                "barrier_kcal_mol": result.barrier_kcal_mol,
+            }
+        )
+    pool = [i for i, r in enumerate(results) if r.converged] or list(range(len(results)))
+    best = min(pool, key=lambda i: results[i].barrier_kcal_mol)
+    rows[best]["kept"] = True
+    return results[best], rows
