@@ -93,7 +93,7 @@ class OpenMMEvaluator:
         OpenMM platform name (default ``Reference``, double precision).
     """
 
-    def __init__(self, system: mm.System, platform: str = "Reference") -> None:
+    def __init__(self, system: mm.System, platform: str = "Reference", biases: tuple[str, ...] = ()) -> None:
         self.system = copy.deepcopy(system)
         self.forces = classify_forces(self.system)
         energy_forces = [f for f in self.system.getForces() if not isinstance(f, _IGNORED)]
@@ -101,6 +101,10 @@ class OpenMMEvaluator:
             f.setForceGroup(info.group)
         self.context = make_context(self.system, platform)
         self.n_atoms = self.system.getNumParticles()
+        #: Force groups of bias forces (by name: ``biases``): they push, their energy is not reported.
+        self.bias_groups = {
+            info.group for info, f in zip(self.forces, energy_forces, strict=True) if f.getName() in biases
+        }
         #: Calls of :meth:`energy_and_forces` so far.
         self.evaluations = 0
 
@@ -130,11 +134,17 @@ class OpenMMEvaluator:
         return out
 
     def energy_and_forces(self, xyz_angstrom: np.ndarray) -> tuple[float, np.ndarray]:
-        """Total energy (kcal/mol) and forces (n_atoms, 3) kcal/mol/A of one structure (n_atoms, 3) A; counted."""
+        """Total energy (kcal/mol) and forces (n_atoms, 3) kcal/mol/A of one structure (n_atoms, 3) A; counted.
+
+        Bias forces (``biases``) count in the forces, not in the energy.
+        """
         self._set(self._frames(xyz_angstrom)[0])
         state = self.context.getState(getEnergy=True, getForces=True)
         self.evaluations += 1
         energy = state.getPotentialEnergy().value_in_unit(u.kilocalorie_per_mole)
+        if self.bias_groups:
+            bias = self.context.getState(getEnergy=True, groups=self.bias_groups)
+            energy -= bias.getPotentialEnergy().value_in_unit(u.kilocalorie_per_mole)
         forces = state.getForces(asNumpy=True).value_in_unit(u.kilocalorie_per_mole / u.nanometer)
         return energy, forces / ANGSTROM_PER_NM
 

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import openmm as mm
 import openmm.app as app
 
 #: Version of the checker, recorded with every result.
@@ -281,3 +282,40 @@ def chirality_changes(
     centres = stereocentres(topology)
     reference = centre_signs(np.asarray(reference_angstrom, dtype=np.float64), centres)
     return [c.label for c in centres], inverted_centres(xyz_angstrom, centres, reference)
+
+
+#: Name of the chirality guard force (a bias: forces count, energies are reported without it).
+GUARD_NAME = "chirality guard"
+
+
+def chirality_guard_force(
+    topology: app.Topology,
+    positions_angstrom: np.ndarray,
+    k_kcal_mol_a6: float = 50.0,
+    margin_a3: float = 1.5,
+) -> mm.CustomCompoundBondForce:
+    """An OpenMM force that keeps every stereocentre on the side of ``positions_angstrom``'s configuration.
+
+    ``k (m - s V)^2`` where the signed volume V (A^3) of a centre is less than the margin m on its
+    side s, zero otherwise. No force field term forbids an inversion, and methods that move
+    structures far from equilibrium (a string's reparametrisation, big steps) can push a
+    hydrogen through its carbon; this is a guard for such methods, named :data:`GUARD_NAME`,
+    not part of the physics: report energies without it.
+    """
+    from .units import ANGSTROM_PER_NM, kcal_to_kj
+
+    centres = stereocentres(topology)
+    signs = centre_signs(np.asarray(positions_angstrom, dtype=np.float64), centres)
+    volume = (
+        "((x2-x1)*((y3-y1)*(z4-z1)-(z3-z1)*(y4-y1))"
+        " + (y2-y1)*((z3-z1)*(x4-x1)-(x3-x1)*(z4-z1))"
+        " + (z2-z1)*((x3-x1)*(y4-y1)-(y3-y1)*(x4-x1)))"
+    )
+    force = mm.CustomCompoundBondForce(4, f"k_guard*step(short)*short^2; short = margin_guard - s*{volume}")
+    force.addGlobalParameter("k_guard", kcal_to_kj(k_kcal_mol_a6) * ANGSTROM_PER_NM**6)  # kJ/mol/nm^6
+    force.addGlobalParameter("margin_guard", margin_a3 / ANGSTROM_PER_NM**3)  # nm^3
+    force.addPerBondParameter("s")
+    for centre, sign in zip(centres, signs, strict=True):
+        force.addBond(list(centre.atoms), [float(sign)])
+    force.setName(GUARD_NAME)
+    return force

@@ -17,6 +17,7 @@ It has converged when the largest RMS displacement of an image in an iteration i
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import os
@@ -128,11 +129,20 @@ class ZeroTemperatureString:
     """The zero-temperature string on an OpenMM System (see the module docstring)."""
 
     def __init__(
-        self, system: mm.System, images_angstrom: np.ndarray, config: StringConfig | None = None
+        self,
+        system: mm.System,
+        images_angstrom: np.ndarray,
+        config: StringConfig | None = None,
+        guard: mm.Force | None = None,
     ) -> None:
         self.config = config or StringConfig()
         self.config.validate("string")
-        self.evaluator = OpenMMEvaluator(system, self.config.platform)
+        if guard is not None:  # a bias (e.g. a chirality guard): it pushes, its energy is not reported
+            system = mm.XmlSerializer.deserialize(mm.XmlSerializer.serialize(system))
+            system.addForce(copy.deepcopy(guard))
+        self.evaluator = OpenMMEvaluator(
+            system, self.config.platform, () if guard is None else (guard.getName(),)
+        )
         x = check_images(images_angstrom, self.evaluator.n_atoms)
         if self.config.align:
             x = align_chain(x)

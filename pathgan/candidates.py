@@ -2,7 +2,9 @@
 
 ``pathgan generate --samples N`` ranks its candidates by their TorchMD score (the highest
 potential energy along the path); the best ``k`` are refined here, and the string whose highest
-energy above its start is lowest (among the converged ones, if any converged) is kept.
+energy above its start is lowest (among the converged ones, if any converged) is kept. The
+string carries a chirality guard (:func:`~openmm_bridge.stereochemistry.chirality_guard_force`):
+it keeps every stereocentre on its side and never counts in the reported energies.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from openmm_bridge.stereochemistry import chirality_guard_force
 from openmm_bridge.string_method import StringConfig, StringResult, ZeroTemperatureString
 from openmm_bridge.system import MolecularSystem
 
@@ -34,11 +37,11 @@ def refine_candidates(
 ) -> tuple[StringResult, list[dict[str, Any]]]:
     """Refine the ``k`` best-ranked candidates; return the kept string and a summary of each."""
     _, xyz, ranking = load_candidates(path_folder, system)
+    guard = chirality_guard_force(system.topology, system.positions_angstrom())
     results, rows = [], []
     for rank, sample in enumerate(ranking[:k]):
-        result = ZeroTemperatureString(system.system, string_images(xyz[sample], n_images), config).run(
-            progress
-        )
+        images = string_images(xyz[sample], n_images)
+        result = ZeroTemperatureString(system.system, images, config, guard).run(progress)
         results.append(result)
         rows.append(
             {

@@ -149,9 +149,13 @@ def ensemble_scores(
             row["spread_reference_angstrom"] = spread(r, ref_t[rb == b], ref_path[rb == b])
             row["spread_ratio"] = row["spread_generated_angstrom"] / row["spread_reference_angstrom"]
         per_bin.append(row)
-    ratios = [r["spread_ratio"] for r in per_bin[int(skip_first_bin_spread) :] if "spread_ratio" in r]
+    ratios = [
+        r["spread_ratio"]
+        for r in per_bin[int(skip_first_bin_spread) :]
+        if np.isfinite(r.get("spread_ratio", np.nan))
+    ]
     return {
-        "spread_ratio_median": float(np.nanmedian(ratios)) if ratios else float("nan"),
+        "spread_ratio_median": float(np.median(ratios)) if ratios else float("nan"),
         "precision": counts[0] / counts[1] if counts[1] else float("nan"),
         "coverage": counts[2] / counts[3] if counts[3] else float("nan"),
         "per_bin": per_bin,

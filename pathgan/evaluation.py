@@ -189,10 +189,15 @@ def evaluate(
     train: ReferenceSet,
     heldout: ReferenceSet,
     system: MolecularSystem,
-    heldout_energies: dict[str, np.ndarray],
+    heldout_energies: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """``generated`` and every baseline's metrics on the held-out replicas (see the module docstring)."""
+    """``generated`` and every baseline's metrics on the held-out replicas (see the module docstring).
+
+    ``heldout_energies``: OpenMM's energies by force of the held-out frames (computed when not given).
+    """
     s = len(paths)
+    if heldout_energies is None:
+        heldout_energies = OpenMMEvaluator(system.system).energies(heldout.arrays()[0])
     result: dict[str, Any] = {
         "heldout_replicas": list(heldout.sources),
         "training_replicas": list(train.sources),

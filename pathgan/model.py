@@ -19,6 +19,7 @@ Two configurations (see :mod:`pathgan.config`):
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 
@@ -30,6 +31,8 @@ from openmm_bridge.errors import PathganInputError
 from openmm_bridge.superpose import superpose
 
 from .tables import bin_by_t, interpolate
+
+log = logging.getLogger(__name__)
 
 _ACTIVATIONS = {
     "sigmoid": nn.Sigmoid,
@@ -268,20 +271,34 @@ def noise_modes(
 
     Each frame (n_frames, n_atoms, 3) Angstrom is superposed on the template at its t; the
     deviations' leading ``n_modes`` principal components are the modes (n_modes, n_atoms, 3,
-    orthonormal); the mean (n_bins, n_modes) and the covariance (n_bins, n_modes, n_modes,
-    with a ridge of 1e-6 A^2 so that it stays positive definite in bins with fewer frames than
-    modes) of the frames' coefficients in each of ``n_bins`` bins of t describe how the
-    reference spreads there.
+    orthonormal); the mean (n_bins, n_modes) and the covariance (n_bins, n_modes, n_modes) of
+    the frames' coefficients in each of ``n_bins`` bins of t describe how the reference spreads
+    there. The covariances carry a ridge of 1e-4 of the mean variance (plus 1e-6 A^2), so that
+    they stay positive definite in float32 in bins with fewer frames than modes. Fewer than
+    ``n_modes + 1`` frames span fewer directions: then ``len(xyz) - 1`` modes are kept, with a warning.
     """
-    base = interpolate(torch.as_tensor(template), torch.as_tensor(t)).numpy()
+    if len(xyz) < 2:
+        raise PathganInputError(f"noise modes need at least 2 training frames, got {len(xyz)}")
+    if len(xyz) <= n_modes:
+        log.warning(
+            "%d training frames span at most %d noise modes, not the %d asked for: keeping %d",
+            len(xyz),
+            len(xyz) - 1,
+            n_modes,
+            len(xyz) - 1,
+        )
+        n_modes = len(xyz) - 1
+    xyz, template = np.asarray(xyz, dtype=np.float64), np.asarray(template, dtype=np.float64)
+    base = interpolate(torch.as_tensor(template), torch.as_tensor(t, dtype=torch.float64)).numpy()
     dev = np.stack([superpose(x, y) - y for x, y in zip(xyz, base, strict=True)]).reshape(len(xyz), -1)
     _, _, vt = np.linalg.svd(dev, full_matrices=False)
     modes = vt[:n_modes]
     coef = dev @ modes.T
+    ridge = (1e-4 * np.var(coef, axis=0).mean() + 1e-6) * np.eye(n_modes)
     means, covs = [], []
     for idx in bin_by_t(t, n_bins):
         c = coef[idx]
         cov = np.atleast_2d(np.cov(c.T)) if len(c) > 1 else np.zeros((n_modes, n_modes))
         means.append(c.mean(axis=0))
-        covs.append(cov + 1e-6 * np.eye(n_modes))
+        covs.append(cov + ridge)
     return modes.reshape(n_modes, *xyz.shape[1:]), np.asarray(means), np.asarray(covs)

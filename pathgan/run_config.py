@@ -161,7 +161,7 @@ QUICK: dict[str, Any] = {
     "train": {"preset": "pathgan", "stride": 5, "validation_fraction": 0.34},
     "generate": {"frames": 20, "samples": 32},
     "refine": {"images": 20, "max_iterations": 2000},
-    "pathcv": {"windows": 11, "window_ps": 3.0, "equilibration_ps": 0.5, "k_s_kcal_mol": 478.0},
+    "pathcv": {"windows": 9, "window_ps": 2.5, "equilibration_ps": 0.5, "k_s_kcal_mol": 478.0},
     "compare": {"stride": 5},
     "report": {"structure_t": [0.0, 0.25, 0.5, 0.75, 1.0]},
 }

@@ -124,7 +124,7 @@ def pull_protocol(small_pull) -> PullProtocol:
 #: Tiny settings of the whole pipeline (seconds): 2 short pulls, 3 epochs, small strings and windows.
 TINY_RUN = {
     "smd": {
-        "replicas": 2,
+        "replicas": 4,  # 2 to train on, 2 held out (the comparison splits them in halves)
         "length_ps": 2.0,
         "frame_interval_steps": 50,
         "checkpoint_interval_steps": 500,
@@ -137,9 +137,10 @@ TINY_RUN = {
         "epochs": 2,
         "energy_steps": 2,
         "batch_size": 32,
-        "model": {"hidden": [32, 32], "template_bins": 4},
+        "validation_fraction": 0.5,
+        "model": {"hidden": [32, 32], "template_bins": 4, "noise_modes": 4, "noise_bins": 4},
     },
-    "generate": {"frames": 6},
+    "generate": {"frames": 6, "samples": 4},
     "refine": {"images": 6, "max_iterations": 20},
     "pathcv": {"windows": 3, "window_ps": 0.2, "equilibration_ps": 0.1},
     "compare": {"stride": 2},

@@ -39,7 +39,11 @@ def test_train_generate_compare(small_pull, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "spearman_best_match_vs_t" in out
     summary = json.loads((cmp / "metrics.json").read_text())["summary"]
-    assert summary["n_frames"] == 7 and summary["n_reference_trajectories"] == 3
+    # the path names its model, so it is judged on the replica the model did not train on (1 of 3)
+    assert "judged on the model's held-out replicas" in out
+    assert summary["n_frames"] == 7 and summary["n_reference_trajectories"] == 1
+    ensemble = json.loads((cmp / "ensemble.json").read_text())
+    assert ensemble["generated"]["n_paths"] == 2 and "template" in ensemble["baselines"]
     # training again with the same options resumes from the checkpoint: nothing left to do
     assert (
         main(["train", "--reference", str(small_pull), "--out", str(run), "--config", str(cfg), "--quiet"])

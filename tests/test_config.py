@@ -20,7 +20,11 @@ def test_paper_preset_is_the_paper():
 
 def test_presets_and_ablation():
     assert set(PRESETS) == {"paper", "pathgan", "ablation"}
-    assert PRESETS["ablation"]().use_energy is False
+    ablation, default = PRESETS["ablation"](), pathgan_config()
+    # only the restraint of the pull is left in the generator's loss; everything else as the default
+    assert ablation.term_schedule == {} and ablation.pretrain_terms == [] and ablation.terms_at(99) == []
+    assert ablation.use_energy and ablation.energy_steps == default.energy_steps
+    assert ablation.model == default.model
     assert pathgan_config().model.template_bins >= 2
 
 

@@ -79,3 +79,52 @@ def test_kabsch_and_templates():
     # every template frame is a real frame (a medoid), moved rigidly
     for f in tmpl:
         assert min(rmsd_after_alignment(f, x_) for x_ in xyz) < 1e-8
+
+
+def test_noise_modes_reproduce_the_references_spread(reference):
+    """Modes orthonormal; the coefficients' mean and covariance per bin are the data's; same z, same path."""
+    import torch
+
+    from pathgan.model import NoiseModes, noise_modes, template_frames
+
+    xyz, t, _ = reference.arrays()
+    template = template_frames(xyz, t, 5)
+    modes, mean, cov = noise_modes(xyz, t, template, 6, 5)
+    flat = modes.reshape(6, -1)
+    np.testing.assert_allclose(flat @ flat.T, np.eye(6), atol=1e-10)
+    assert mean.shape == (5, 6) and cov.shape == (5, 6, 6)
+    nm = NoiseModes(torch.tensor(modes), torch.tensor(mean), torch.tensor(cov), scale=1.0)
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(20000, 6, generator=g, dtype=torch.float64)
+    x = nm(torch.full((20000,), 0.5, dtype=torch.float64), z)  # bin 2 of 5 exactly
+    coef = x.reshape(20000, -1) @ torch.tensor(flat).T
+    np.testing.assert_allclose(coef.mean(0).numpy(), mean[2], atol=0.05 * np.sqrt(np.diag(cov[2])).max())
+    np.testing.assert_allclose(np.cov(coef.numpy().T), cov[2], atol=0.05 * np.abs(cov[2]).max())
+    wide = NoiseModes(torch.tensor(modes), torch.tensor(mean), torch.tensor(cov), scale=2.0)(
+        torch.full((20000,), 0.5, dtype=torch.float64), z
+    )
+    spread = (wide.reshape(20000, -1) @ torch.tensor(flat).T - torch.tensor(mean[2])).std(0) / (
+        coef - torch.tensor(mean[2])
+    ).std(0)
+    np.testing.assert_allclose(spread.numpy(), 2.0, rtol=1e-6)
+
+
+def test_a_path_is_one_noise_draw(deca, reference, pull_protocol):
+    import torch
+    from conftest import tiny
+
+    from pathgan.gan import GAN
+
+    gan = GAN.for_reference(
+        deca,
+        tiny(model={"hidden": [16], "template_bins": 5, "noise_modes": 4, "noise_dim": 8, "noise_bins": 5}),
+        pull_protocol,
+        reference,
+    )
+    t = torch.linspace(0, 1, 7)
+    paths = gan.generate_paths(t, 3, torch.Generator().manual_seed(1))
+    assert paths.shape == (3, 7, deca.n_atoms, 3)
+    # the noise moves the structure: paths differ; along one path the structure changes smoothly
+    assert float((paths[0] - paths[1]).abs().max()) > 0.05
+    steps = (paths[0, 1:] - paths[0, :-1]).norm(dim=-1).mean(-1)
+    assert float(steps.max()) < 5.0

@@ -13,7 +13,7 @@ from conftest import tiny
 from openmm_bridge.errors import PathganInputError
 from openmm_bridge.system import MolecularSystem
 from pathgan.gan import GAN
-from pathgan.paths import generate_path, load_path, write_path
+from pathgan.paths import generate_path, load_candidates, load_path, write_path
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,16 @@ def test_generate_and_write_and_read(gan, deca, tmp_path):
     )
     t, xyz = load_path(tmp_path / "p", deca)
     np.testing.assert_allclose(t, path.t)
-    np.testing.assert_allclose(xyz, path.xyz[0], atol=2e-3)  # DCD stores float32
+    best = int(path.ranking[0])
+    np.testing.assert_allclose(xyz, path.xyz[best], atol=2e-3)  # path.dcd: the best candidate (DCD: float32)
+    # candidates ranked by their highest energy along t, restraint left out
+    profile = path.energies["total"] - path.energies["restraint"]
+    np.testing.assert_allclose(path.scores, profile.max(axis=1))
+    assert list(path.ranking) == list(np.argsort(profile.max(axis=1))) and meta["best_sample"] == best
+    rows = (tmp_path / "p" / "ranking.csv").read_text().splitlines()
+    assert rows[0] == "rank,sample,score_kcal_mol" and rows[1].startswith(f"1,{best},")
+    t3, candidates, ranking = load_candidates(tmp_path / "p", deca)
+    assert candidates.shape == path.xyz.shape and ranking == [int(k) for k in path.ranking]
     # any trajectory is a path too, with t evenly spaced
     t2, xyz2 = load_path(tmp_path / "p" / "path.dcd", deca)
     np.testing.assert_allclose(t2, np.linspace(0, 1, 6))

@@ -42,9 +42,9 @@ def test_every_stage_writes_its_outputs(tiny_run):
         "max_energy_excess_kcal_mol",
     ):
         assert key in metrics["generated"] and key in metrics["refined"]
-    assert metrics["string"]["force_evaluations"] > 0 and metrics["pulls"]["replicas"] == 2
+    assert metrics["string"]["force_evaluations"] > 0 and metrics["pulls"]["replicas"] == 4
     config = yaml.safe_load((tiny_run / "config.yaml").read_text())
-    assert config["smd"]["replicas"] == 2 and config["preset"] == "quick"
+    assert config["smd"]["replicas"] == 4 and config["preset"] == "quick"
     assert set(json.loads((tiny_run / "stages.json").read_text())) == set(STAGES)
 
 
@@ -68,7 +68,33 @@ def test_the_outputs_hold_what_the_settings_asked_for(tiny_run):
     assert len(losses) == 1 + TINY_RUN["train"]["pretrain_epochs"] + TINY_RUN["train"]["epochs"]
     umbrella = json.loads((tiny_run / "pathcv" / "umbrella.json").read_text())
     assert len(umbrella["windows"]) == TINY_RUN["pathcv"]["windows"]
-    for png in ("pmf/pmf.png", "train/losses.png", "refine/string.png", "pathcv/pmf_s.png"):
+    # the candidates: every sample in ensemble.dcd, ranked; judged on the 2 replicas held out of training
+    samples = TINY_RUN["generate"]["samples"]
+    assert (
+        load_frames(tiny_run / "path" / "ensemble.dcd", system).n_frames
+        == samples * TINY_RUN["generate"]["frames"]
+    )
+    assert len((tiny_run / "path" / "ranking.csv").read_text().splitlines()) == 1 + samples
+    metrics = json.loads((tiny_run / "metrics.json").read_text())
+    trained_on = json.loads((tiny_run / "train" / "config.json").read_text())
+    assert len(metrics["heldout_replicas"]) == 2
+    assert metrics["generated"]["n_paths"] == samples
+    assert set(metrics["baselines"]) == {
+        "template",
+        "medoid_path",
+        "linear_interpolation",
+        "heldout_replica",
+        "heldout_half",
+    }
+    assert metrics["heldout_replicas"] == trained_on["validation"]
+    assert not set(trained_on["validation"]) & set(trained_on["train"])
+    for png in (
+        "pmf/pmf.png",
+        "train/losses.png",
+        "refine/string.png",
+        "pathcv/pmf_s.png",
+        "compare/ensemble.png",
+    ):
         assert (tiny_run / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
 
 

@@ -39,7 +39,8 @@ def test_report_renders_with_every_image(tiny_run, tmp_path):
     assert int(total.group(1)) >= 10 and loaded.group(1) == total.group(1)
     assert re.search(r'data-empty-elements="0"', dom), re.search(r'data-empty-elements="-?\d+"', dom)
     for heading in (
-        "Headline metrics",
+        "The candidate paths against held-out pulls, beside the baselines",
+        "The best candidate and its refinement",
         "Structures along the path",
         "Free energy",
         "String convergence",

@@ -227,3 +227,32 @@ def test_stereocentres_of_a_peptide(deca):
     centres = stereocentres(deca.topology)
     assert [c.label for c in centres][:2] == ["ALA2:CA", "ALA3:CA"] and len(centres) == 10
     assert all(c.expected_sign == 1 for c in centres)
+
+
+def test_the_openmm_chirality_guard_matches_the_signed_volumes(deca):
+    import openmm as mm
+    import openmm.unit as u
+
+    from openmm_bridge.context import make_context
+    from openmm_bridge.stereochemistry import chirality_guard_force, signed_volume
+
+    force = chirality_guard_force(deca.topology, deca.positions_angstrom(), k_kcal_mol_a6=2.0, margin_a3=1.5)
+    assert force.getNumBonds() == 10
+    system = mm.System()
+    for _ in range(deca.n_atoms):
+        system.addParticle(1.0)
+    system.addForce(force)
+    ctx = make_context(system)
+    x = deca.positions_angstrom()
+    ctx.setPositions(x * u.angstrom)
+    assert ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(
+        u.kilocalorie_per_mole
+    ) == pytest.approx(0.0)
+    mirrored = x * np.array([-1.0, 1.0, 1.0])
+    ctx.setPositions(mirrored * u.angstrom)
+    centres = stereocentres(deca.topology)
+    volumes = np.array([signed_volume(mirrored, *c.atoms) for c in centres])
+    assert (volumes < -1.5).all()  # every centre inverted, beyond the margin
+    expected = float(np.sum(2.0 * (1.5 - volumes) ** 2))  # k (m - s V)^2 with s = +1 for L
+    energy = ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilocalorie_per_mole)
+    assert energy == pytest.approx(expected, rel=1e-5)

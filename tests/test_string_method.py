@@ -112,3 +112,16 @@ def test_bad_images(deca):
         ZeroTemperatureString(deca.system, np.stack([x[:50], x[:50] + 1, x[:50] + 2]))
     with pytest.raises(PathganInputError, match="step_size: must be positive, got 0"):
         StringConfig(step_size=0).validate()
+
+
+def test_a_guard_pushes_but_is_not_in_the_reported_energies(deca, deca_frames):
+    from openmm_bridge.stereochemistry import chirality_guard_force
+
+    images = deca_frames[[0, 12, 23]]
+    guard = chirality_guard_force(deca.topology, deca.positions_angstrom(), k_kcal_mol_a6=1e3, margin_a3=5.0)
+    plain = ZeroTemperatureString(deca.system, images, StringConfig(max_iterations=1))
+    guarded = ZeroTemperatureString(deca.system, images, StringConfig(max_iterations=1), guard)
+    e_plain, f_plain = plain.evaluator.energy_and_forces(deca_frames[5])
+    e_guard, f_guard = guarded.evaluator.energy_and_forces(deca_frames[5])
+    assert e_guard == pytest.approx(e_plain, abs=1e-6)  # the energy profile is the physics alone
+    assert np.abs(f_guard - f_plain).max() > 1.0  # a margin of 5 A^3 > 2.5: the guard pushes

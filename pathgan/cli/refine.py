@@ -58,7 +58,10 @@ def cmd_refine(args: argparse.Namespace) -> int:
             cfg.max_iterations = args.max_iterations
         if args.step_size:
             cfg.step_size = args.step_size
-        result = ZeroTemperatureString(system.system, frames, cfg).run(progress=progress(args))
+        from openmm_bridge.stereochemistry import chirality_guard_force
+
+        guard = chirality_guard_force(system.topology, system.positions_angstrom())
+        result = ZeroTemperatureString(system.system, frames, cfg, guard).run(progress=progress(args))
         write_string_result(result, out, system.topology, cfg)
         plot_string(result.history, out / "string.png", "zero-temperature string")
         rows = [
