@@ -57,6 +57,9 @@ def main() -> None:
     parser.add_argument("--run", required=True, help="a pathgan run folder")
     parser.add_argument("--samples", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--max-iterations", type=int, help="string iterations (default: the run's refine setting)"
+    )
     parser.add_argument("--out", help="write the table as JSON here")
     args = parser.parse_args()
     run = Path(args.run)
@@ -67,6 +70,8 @@ def main() -> None:
 
     cfg = RunConfig.from_dict(yaml.safe_load((run / "config.yaml").read_text()), "config")
     string_cfg, images = cfg.refine.string_config(), cfg.refine.images
+    if args.max_iterations:
+        string_cfg.max_iterations = args.max_iterations
     gan = load_model(run / "train", system)
     t0 = time.perf_counter()
     path = generate_path(gan, cfg.generate.frames, args.samples, seed=args.seed)
@@ -98,6 +103,8 @@ def main() -> None:
     summary = {
         "samples": args.samples,
         "spearman_score_vs_barrier": float(spearmanr(scores, barriers).statistic),
+        "converged_strings": int(sum(r["converged"] for r in rows)),
+        "max_iterations": string_cfg.max_iterations,
         "best_of_n": {
             "barrier_kcal_mol": float(barriers[best]),
             "force_evaluations": int(evals[best]),
@@ -116,7 +123,8 @@ def main() -> None:
     }
     print(
         f"\nSpearman(TorchMD score, refined barrier) over {args.samples} candidates: "
-        f"{summary['spearman_score_vs_barrier']:.2f}"
+        f"{summary['spearman_score_vs_barrier']:.2f}; {summary['converged_strings']} of them converged "
+        f"within {string_cfg.max_iterations} iterations"
     )
     print(
         f"{'start':<24} {'barrier (kcal/mol)':>19} {'OpenMM evaluations':>19} {'TorchMD frame evaluations':>26}"

@@ -1,13 +1,16 @@
-"""The cGAN configurations side by side on one reference set, each over several training seeds.
+"""The cGAN configurations side by side, judged as ensembles on pulls they did not train on.
 
-Run from the repository root, after a reference pull (the quick preset's scale)::
+Run from the repository root, after ``pathgan run --out runs/q0 --preset quick`` (its 12 pulls)::
 
-    pathgan smd --system runs/deca --out runs/quick_smd --replicas 8 --length-ps 250 --frame-interval 250
-    python benchmarks/cgan_table.py --reference runs/quick_smd --stride 5 --seeds 0 1 2
+    python benchmarks/cgan_table.py --reference runs/q0/smd --seeds 0 1 2
 
-For each preset and seed: ``pathgan train``, ``pathgan generate --frames 20``, ``pathgan
-compare``; then the mean (and range) over seeds of every target metric of the default
-configuration, with the target and whether the mean meets it.
+For each preset (``pathgan``, the default; ``paper``; ``ablation``, the default without the
+physical energy terms) and training seed: ``pathgan train`` holding out a third of the pulls,
+``pathgan generate --samples 32`` relaxed and raw (``--no-relax``), and ``pathgan compare``
+against the held-out pulls (its ``ensemble.json``). Printed: the mean (min-max) over seeds of
+the ensemble metrics of every configuration, beside the baselines measured on the same
+held-out pulls (template alone, medoid training pull, linear interpolation, one held-out pull
+against the others).
 """
 
 from __future__ import annotations
@@ -21,32 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
-#: (metric key in metrics.json, label, target test, target text)
-TARGETS = [
-    ("t0_helix_fraction", "t=0 DSSP helix fraction", lambda v: v >= 0.6, ">= 0.6"),
-    ("t0_rmsd_to_reference_start_angstrom", "t=0 RMSD to reference start (A)", lambda v: v <= 1.5, "<= 1.5"),
-    ("median_rmsd_same_t_angstrom", "median RMSD to reference at same t (A)", lambda v: v <= 2.0, "<= 2.0"),
-    ("spearman_best_match_vs_t", "Spearman(best match, t)", lambda v: v >= 0.9, ">= 0.9"),
-    (
-        "max_end_to_end_deviation_angstrom",
-        "max |end-to-end - reference mean| (A)",
-        lambda v: v <= 1.5,
-        "<= 1.5",
-    ),
-    ("max_bond_rms_deviation_angstrom", "max bond-length RMS deviation (A)", lambda v: v <= 0.05, "<= 0.05"),
-    ("min_nonbonded_distance_angstrom", "closest non-bonded pair (A)", lambda v: v >= 1.2, ">= 1.2"),
-    (
-        "median_energy_excess_kcal_mol",
-        "median OpenMM energy above reference (kcal/mol)",
-        lambda v: v <= 25,
-        "<= 25",
-    ),
-    (
-        "max_energy_excess_kcal_mol",
-        "max OpenMM energy above reference (kcal/mol)",
-        lambda v: v <= 100,
-        "<= 100",
-    ),
+#: (key in ensemble.json's blocks, label, format)
+COLUMNS = [
+    ("spread_ratio_median", "spread ratio", "{:.2f}"),
+    ("precision", "precision", "{:.2f}"),
+    ("coverage", "coverage", "{:.2f}"),
+    ("jsd_phi_psi_bits", "phi/psi JSD (bits)", "{:.3f}"),
+    ("median_rmsd_same_t_mean_angstrom", "RMSD same t (A)", "{:.2f}"),
+    ("t0_helix_fraction", "t=0 helix", "{:.2f}"),
+    ("max_bond_rms_deviation_angstrom", "bond RMS dev (A)", "{:.3f}"),
+    ("median_energy_excess_kcal_mol", "median excess (kcal/mol)", "{:.0f}"),
+    ("max_energy_excess_kcal_mol", "max excess (kcal/mol)", "{:.0f}"),
+    ("frames_with_inverted_centres", "inverted frames", "{:.0f}"),
 ]
 
 
@@ -56,6 +45,14 @@ def run(cmd: list[str]) -> None:
         sys.exit(f"failed: {' '.join(cmd)}\n{result.stderr[-3000:]}")
 
 
+def cell(values: list[float], fmt: str) -> str:
+    v = np.array(values, dtype=float)
+    if not np.isfinite(v).any():
+        return "undefined"
+    text = fmt.format(np.nanmean(v))
+    return text if len(v) == 1 else f"{text} ({fmt.format(np.nanmin(v))}-{fmt.format(np.nanmax(v))})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -63,71 +60,58 @@ def main() -> None:
     parser.add_argument("--reference", required=True, help="pull folder")
     parser.add_argument("--out", default="runs/cgan_table")
     parser.add_argument("--stride", type=int, default=5)
+    parser.add_argument("--samples", type=int, default=32)
+    parser.add_argument("--validation-fraction", type=float, default=0.34)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--presets", nargs="+", default=["pathgan", "paper", "ablation"])
     args = parser.parse_args()
     exe = [sys.executable, "-m", "pathgan.cli"]
-    results: dict[str, list[dict]] = {}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    config = out / "split.yaml"
+    config.write_text(f"validation_fraction: {args.validation_fraction}\n")
+    rows: dict[str, list[dict]] = {}
     walls: dict[str, list[float]] = {}
     for preset in args.presets:
         for seed in args.seeds:
-            d = Path(args.out) / f"{preset}_seed{seed}"
+            d = out / f"{preset}_seed{seed}"
             t0 = time.perf_counter()
+            train = [*exe, "train", "--reference", args.reference, "--out", str(d), "--preset", preset]
             run(
                 [
-                    *exe,
-                    "train",
-                    "--reference",
-                    args.reference,
-                    "--out",
-                    str(d),
-                    "--preset",
-                    preset,
+                    *train,
                     "--seed",
                     str(seed),
                     "--stride",
                     str(args.stride),
+                    "--config",
+                    str(config),
                     "--quiet",
                 ]
             )
             walls.setdefault(preset, []).append(time.perf_counter() - t0)
-            run([*exe, "generate", "--model", str(d), "--frames", "20", "--out", str(d / "path")])
-            run(
-                [
-                    *exe,
-                    "compare",
-                    "--path",
-                    str(d / "path"),
-                    "--reference",
-                    args.reference,
-                    "--stride",
-                    str(args.stride),
-                    "--out",
-                    str(d / "compare"),
-                ]
-            )
-            summary = json.loads((d / "compare" / "metrics.json").read_text())["summary"]
-            results.setdefault(preset, []).append(summary)
+            for kind, extra in (("relaxed", []), ("raw", ["--no-relax"])):
+                path, cmp = d / f"path_{kind}", d / f"compare_{kind}"
+                generate = [*exe, "generate", "--model", str(d), "--frames", "20", "--out", str(path)]
+                run([*generate, "--samples", str(args.samples), "--seed", str(seed), *extra])
+                run([*exe, "compare", "--path", str(path), "--stride", str(args.stride), "--out", str(cmp)])
+                result = json.loads((cmp / "ensemble.json").read_text())
+                rows.setdefault(f"{preset}, {kind}", []).append(result["generated"])
+                if preset == args.presets[0] and kind == "relaxed":
+                    for name, block in result["baselines"].items():
+                        rows.setdefault(f"baseline: {name}", []).append(block)
             print(f"{preset} seed {seed}: done ({walls[preset][-1]:.0f} s training)", flush=True)
-    print(f"\nMean over seeds {args.seeds} (min-max); reference {args.reference}, stride {args.stride}\n")
-    header = "| metric | target | " + " | ".join(args.presets) + " |"
-    print(header)
-    print("|" + "---|" * (2 + len(args.presets)))
-    for key, label, ok, text in TARGETS:
-        cells = []
-        for preset in args.presets:
-            v = np.array([r[key] for r in results[preset]], dtype=float)
-            mean = np.nanmean(v) if np.isfinite(v).any() else float("nan")
-            mark = " (met)" if np.isfinite(mean) and ok(mean) else ""
-            cells.append(
-                f"{mean:.3g} ({np.nanmin(v):.3g}-{np.nanmax(v):.3g}){mark}"
-                if np.isfinite(mean)
-                else "undefined"
-            )
-        print(f"| {label} | {text} | " + " | ".join(cells) + " |")
+    (out / "table.json").write_text(json.dumps(rows, indent=1, default=float) + "\n")
     print(
-        "| training wall time (s) | | " + " | ".join(f"{np.mean(walls[p]):.0f}" for p in args.presets) + " |"
+        f"\nMean (min-max) over seeds {args.seeds}; {args.samples} candidates each, judged on the "
+        f"{args.validation_fraction:.0%} of the pulls of {args.reference} held out of training\n"
     )
+    print("| | " + " | ".join(label for _, label, _ in COLUMNS) + " |")
+    print("|" + "---|" * (1 + len(COLUMNS)))
+    for name, blocks in rows.items():
+        cells = [cell([b.get(key, float("nan")) for b in blocks], fmt) for key, _, fmt in COLUMNS]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print("\ntraining wall time (s): " + ", ".join(f"{p} {np.mean(walls[p]):.0f}" for p in args.presets))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 
 from openmm_bridge.export import relax_on_path
+from openmm_bridge.stereochemistry import centre_signs, chirality_guard_force, inverted_centres, stereocentres
 from openmm_bridge.string_method import StringConfig, ZeroTemperatureString
 from openmm_bridge.superpose import superpose
 from openmm_bridge.system import MolecularSystem
@@ -75,10 +76,13 @@ def main() -> None:
         "steered MD frames": with_ends(smd, a, b),
     }
     config = StringConfig(max_iterations=args.max_iterations)
+    guard = chirality_guard_force(system.topology, system.positions_angstrom())  # as `pathgan refine` does
+    centres = stereocentres(system.topology)
+    signs = centre_signs(system.positions_angstrom(), centres)
     results = {}
     for name, images in seeds.items():
         t0 = time.perf_counter()
-        results[name] = ZeroTemperatureString(system.system, images, config).run()
+        results[name] = ZeroTemperatureString(system.system, images, config, guard).run()
         results[name].wall = time.perf_counter() - t0
     base = results["generated"].force_evaluations
     print(
@@ -87,13 +91,15 @@ def main() -> None:
         f"at most {config.max_iterations} iterations"
     )
     print(
-        "| start | converged | iterations | force evaluations | ratio to generated | highest energy above start (kcal/mol) | wall (s) |"
+        "| start | converged | iterations | force evaluations | ratio to generated | highest energy above start "
+        "(kcal/mol) | inverted centres | wall (s) |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for name, r in results.items():
+        flipped = inverted_centres(r.images, centres, signs).any(axis=0).sum()
         print(
             f"| {name} | {'yes' if r.converged else 'no'} | {r.iterations} | {r.force_evaluations} | "
-            f"{r.force_evaluations / base:.2f} | {r.barrier_kcal_mol:.1f} | {r.wall:.1f} |"
+            f"{r.force_evaluations / base:.2f} | {r.barrier_kcal_mol:.1f} | {flipped} | {r.wall:.1f} |"
         )
 
 

@@ -151,17 +151,17 @@ class RunConfig(Settings):
 QUICK: dict[str, Any] = {
     "seed": 0,
     "system": {"sequence": "AAAAAAAAAA", "caps": True},
-    # 12 pulls of 150 ps: 8 to train on, 4 held out for the comparison
+    # 12 pulls of 120 ps: 8 to train on, 4 held out for the comparison
     "smd": {
         "replicas": 12,
-        "length_ps": 150.0,
+        "length_ps": 120.0,
         "frame_interval_steps": 250,
         "checkpoint_interval_steps": 25000,
     },
     "train": {"preset": "pathgan", "stride": 5, "validation_fraction": 0.34},
     "generate": {"frames": 20, "samples": 32},
-    "refine": {"images": 20, "max_iterations": 2000},
-    "pathcv": {"windows": 9, "window_ps": 2.5, "equilibration_ps": 0.5, "k_s_kcal_mol": 478.0},
+    "refine": {"images": 20, "max_iterations": 1500},
+    "pathcv": {"windows": 7, "window_ps": 2.0, "equilibration_ps": 0.5, "k_s_kcal_mol": 478.0},
     "compare": {"stride": 5},
     "report": {"structure_t": [0.0, 0.25, 0.5, 0.75, 1.0]},
 }
@@ -172,6 +172,7 @@ PAPER["smd"].update({"replicas": 50, "length_ps": 1000.0, "frame_interval_steps"
 PAPER["train"].update({"stride": 10, "pretrain_epochs": 5, "epochs": 10})
 PAPER["compare"]["stride"] = 50
 PAPER["pathcv"].update({"windows": 21, "window_ps": 20.0})
+PAPER["refine"]["max_iterations"] = 3000
 
 PRESETS = {"quick": QUICK, "paper": PAPER}
 

@@ -32,9 +32,9 @@ def test_yaml_sections_and_the_train_seed(tmp_path):
     f = tmp_path / "c.yaml"
     f.write_text("seed: 3\nsmd: {replicas: 6}\ntrain: {epochs: 7, model: {hidden: [16]}}\n")
     cfg = resolve_config("quick", f)
-    assert cfg.seed == 3 and cfg.train.seed == 3 and cfg.smd.replicas == 6 and cfg.smd.length_ps == 150.0
+    assert cfg.seed == 3 and cfg.train.seed == 3 and cfg.smd.replicas == 6 and cfg.smd.length_ps == 120.0
     assert cfg.train.epochs == 7 and cfg.train.model.hidden == [16] and cfg.train.model.template_bins == 25
-    assert cfg.smd.protocol().length_ps == 150.0 and cfg.refine.string_config().max_iterations == 2000
+    assert cfg.smd.protocol().length_ps == 120.0 and cfg.refine.string_config().max_iterations == 1500
 
 
 @pytest.mark.parametrize(
@@ -47,9 +47,9 @@ def test_yaml_sections_and_the_train_seed(tmp_path):
         ({"smd": {"platform": "Nope"}}, "unknown OpenMM platform"),
         ({"smd": {"lenght_ps": 3.0}}, r"config.smd: unknown settings \['lenght_ps'\]"),
         ({"train": {"epochs": "many"}}, r"config.train.epochs: expected int"),
-        ({"train": {"stride": 10_000}}, "leaves fewer than 2 of the 301 frames"),
+        ({"train": {"stride": 10_000}}, "leaves fewer than 2 of the 241 frames"),
         ({"train": {"learning_rate": 1.0}}, r"config.train: unknown settings \['learning_rate'\]"),
-        ({"generate": {"frames": 600}}, "600 frames, more than the reference's 301"),
+        ({"generate": {"frames": 600}}, "600 frames, more than the reference's 241"),
         ({"refine": {"images": 50}}, r"config.refine.images: 50; needs 3 to generate.frames \(20\)"),
         ({"pathcv": {"windows": 1}}, "config.pathcv.windows: must be at least 2"),
         ({"report": {"structure_t": [0.5, 1.5]}}, "config.report.structure_t: values must lie in"),

@@ -124,7 +124,9 @@ def add_generate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", required=True, help="model.pt, or its training folder")
     p.add_argument("--frames", type=int, default=20, help="frames along t (default 20)")
-    p.add_argument("--samples", type=int, default=1, help="candidate paths to draw and rank (default 1)")
+    p.add_argument(
+        "--samples", type=int, default=32, help="candidate paths to draw, relax and rank (default 32)"
+    )
     p.add_argument("--no-relax", action="store_true", help="the generator's raw output, not relaxed")
     p.add_argument("--seed", type=int, default=0, help="noise seed")
     p.add_argument("--out", required=True, help="path folder")
