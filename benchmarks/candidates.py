@@ -10,7 +10,10 @@ Run from the repository root, after ``pathgan run --out runs/q0 --preset quick``
    from the baselines: the template, the medoid path of the training pulls, linear interpolation
    between the end states, and one held-out pull.
 3. Spearman correlation of the TorchMD score with the barrier of the refined string (highest
-   energy above its first image), and what best-of-N buys against one random sample (the mean
+   energy above its first image; the ends are fixed, so when the energy rises all the way to the
+   stretched end this is the end gap, E(last) - E(first), and the table says so beside the
+   interior excess, the highest interior image above the higher end, and the mean energy along
+   the string), and what best-of-N buys against one random sample (the mean
    over candidates) and against the baselines: OpenMM force evaluations of the string, the
    barrier, and the cost of scoring (TorchMD frame evaluations, wall seconds).
 """
@@ -37,15 +40,31 @@ from pathgan.paths import generate_path
 from pathgan.relax import DEFAULT_RELAX
 from pathgan.run_config import RunConfig
 
+#: per-string quantities averaged or picked in the summary
+COLUMNS = [
+    "barrier_kcal_mol",
+    "end_gap_kcal_mol",
+    "interior_excess_kcal_mol",
+    "mean_energy_above_start_kcal_mol",
+    "force_evaluations",
+]
+
 
 def refine(system: MolecularSystem, frames: np.ndarray, images: int, config) -> dict:
     t0 = time.perf_counter()
     guard = chirality_guard_force(system.topology, system.positions_angstrom())
     r = ZeroTemperatureString(system.system, string_images(frames, images), config, guard).run()
+    e = r.energies - r.energies[0]
     return {
         "converged": r.converged,
         "force_evaluations": r.force_evaluations,
         "barrier_kcal_mol": r.barrier_kcal_mol,
+        # with fixed ends the highest point may be the end state itself: say where it is, and
+        # what the path adds above its higher end (> 0 only for a barrier inside the path)
+        "highest_image": int(np.argmax(e)),
+        "end_gap_kcal_mol": float(e[-1]),
+        "interior_excess_kcal_mol": float(e[1:-1].max() - max(e[0], e[-1])),
+        "mean_energy_above_start_kcal_mol": float(e.mean()),
         "wall_s": time.perf_counter() - t0,
     }
 
@@ -97,44 +116,60 @@ def main() -> None:
     baselines["heldout_replica"] = heldout_replica_path(heldout, path.t)
     base_rows = {name: refine(system, frames, images, string_cfg) for name, frames in baselines.items()}
     scores = np.array([r["score_kcal_mol"] for r in rows])
-    barriers = np.array([r["barrier_kcal_mol"] for r in rows])
-    evals = np.array([r["force_evaluations"] for r in rows])
+    col = {key: np.array([r[key] for r in rows]) for key in COLUMNS}
     best = int(np.argmin(scores))
+    n_images = images - 1
     summary = {
         "samples": args.samples,
-        "spearman_score_vs_barrier": float(spearmanr(scores, barriers).statistic),
+        "spearman_score_vs_barrier": float(spearmanr(scores, col["barrier_kcal_mol"]).statistic),
+        "spearman_score_vs_end_gap": float(spearmanr(scores, col["end_gap_kcal_mol"]).statistic),
+        "spearman_score_vs_mean_energy": float(
+            spearmanr(scores, col["mean_energy_above_start_kcal_mol"]).statistic
+        ),
         "converged_strings": int(sum(r["converged"] for r in rows)),
+        "strings_highest_at_last_image": int(sum(r["highest_image"] == n_images for r in rows)),
         "max_iterations": string_cfg.max_iterations,
         "best_of_n": {
-            "barrier_kcal_mol": float(barriers[best]),
-            "force_evaluations": int(evals[best]),
+            **{key: float(col[key][best]) for key in COLUMNS},
+            "converged": bool(rows[best]["converged"]),
             "torchmd_frame_evaluations": torchmd_frames,
             "scoring_wall_s": scoring_s,
         },
         "single_sample_mean": {
-            "barrier_kcal_mol": float(barriers.mean()),
-            "force_evaluations": float(evals.mean()),
+            **{key: float(col[key].mean()) for key in COLUMNS},
+            "converged": float(np.mean([r["converged"] for r in rows])),
             "torchmd_frame_evaluations": torchmd_frames / args.samples,
             "scoring_wall_s": scoring_s / args.samples,
         },
-        "lowest_barrier_of_all": float(barriers.min()),
+        "lowest_barrier_of_all": float(col["barrier_kcal_mol"].min()),
         "baselines": base_rows,
         "candidates": rows,
     }
     print(
-        f"\nSpearman(TorchMD score, refined barrier) over {args.samples} candidates: "
-        f"{summary['spearman_score_vs_barrier']:.2f}; {summary['converged_strings']} of them converged "
-        f"within {string_cfg.max_iterations} iterations"
+        f"\nover {args.samples} candidates: Spearman of the TorchMD score with the refined string's "
+        f"barrier {summary['spearman_score_vs_barrier']:.2f}, with its end gap "
+        f"{summary['spearman_score_vs_end_gap']:.2f}, with its mean energy "
+        f"{summary['spearman_score_vs_mean_energy']:.2f}; {summary['converged_strings']} converged within "
+        f"{string_cfg.max_iterations} iterations; {summary['strings_highest_at_last_image']} have their "
+        "highest point at the last image (the barrier is then the end gap)"
     )
     print(
-        f"{'start':<24} {'barrier (kcal/mol)':>19} {'OpenMM evaluations':>19} {'TorchMD frame evaluations':>26}"
+        "| start | converged | barrier | end gap | interior excess | mean energy | OpenMM evaluations | TorchMD frame evaluations |"
     )
-    print(f"{'best of N (by score)':<24} {barriers[best]:19.1f} {evals[best]:19d} {torchmd_frames:26d}")
-    print(
-        f"{'one sample (mean)':<24} {barriers.mean():19.1f} {evals.mean():19.0f} {torchmd_frames // args.samples:26d}"
-    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+
+    def line(name: str, r: dict, torchmd: float) -> None:
+        conv = r["converged"] if isinstance(r["converged"], bool) else f"{r['converged']:.2f}"
+        print(
+            f"| {name} | {conv} | {r['barrier_kcal_mol']:.1f} | {r['end_gap_kcal_mol']:.1f} | "
+            f"{r['interior_excess_kcal_mol']:.1f} | {r['mean_energy_above_start_kcal_mol']:.1f} | "
+            f"{r['force_evaluations']:.0f} | {torchmd:.0f} |"
+        )
+
+    line("best of N (by score)", summary["best_of_n"], torchmd_frames)
+    line("one sample (mean)", summary["single_sample_mean"], torchmd_frames / args.samples)
     for name, b in base_rows.items():
-        print(f"{name:<24} {b['barrier_kcal_mol']:19.1f} {b['force_evaluations']:19d} {0:26d}")
+        line(name, b, 0)
     if args.out:
         Path(args.out).write_text(json.dumps(summary, indent=1) + "\n")
 

@@ -119,13 +119,25 @@ class TrainingConfig(Settings):
         return super().from_dict(merged, where)
 
     @classmethod
-    def from_yaml(cls, path: str | os.PathLike) -> TrainingConfig:
-        """Read a YAML file (any subset of the fields; ``preset:`` picks the base)."""
+    def from_yaml(cls, path: str | os.PathLike, preset: str | None = None) -> TrainingConfig:
+        """Read a YAML file (any subset of the fields) over a preset.
+
+        The base is ``preset`` (e.g. a command line's ``--preset``) or the file's ``preset:``,
+        ``pathgan`` when neither names one; the two naming different presets is an error.
+        """
         path = Path(path)
         try:
             data = yaml.safe_load(path.read_text()) or {}
         except (OSError, yaml.YAMLError) as err:
             raise PathganInputError(f"{path}: cannot read the configuration ({err})") from err
+        if not isinstance(data, dict):
+            raise PathganInputError(f"{path}: expected a mapping of training settings, got {data!r}")
+        if preset is not None:
+            if data.get("preset", preset) != preset:
+                raise PathganInputError(
+                    f"{path}: names preset {data['preset']!r}, but {preset!r} was asked for; name one"
+                )
+            data["preset"] = preset
         return cls.from_dict(data, where=str(path))
 
     def check(self, where: str) -> None:

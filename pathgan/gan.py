@@ -150,10 +150,20 @@ class GAN:
         return self.generator(t.to(self.device, self.dtype), z)
 
     def generate_paths(
-        self, t: torch.Tensor, n_paths: int, generator: torch.Generator | None = None
+        self,
+        t: torch.Tensor,
+        n_paths: int,
+        generator: torch.Generator | None = None,
+        truncation: float = 1.0,
     ) -> torch.Tensor:
-        """``n_paths`` paths at ``t`` (n_t,), one noise vector each: (n_paths, n_t, n_atoms, 3) Angstrom."""
-        z = self.generator.sample_noise(n_paths, generator).to(self.device, self.dtype)
+        """``n_paths`` paths at ``t`` (n_t,), one noise vector each: (n_paths, n_t, n_atoms, 3) Angstrom.
+
+        ``truncation`` scales the noise vectors (the truncation trick of Brock et al. 2019): below 1
+        the paths gather towards the model's mean path (more typical, less diverse); 0 gives it alone.
+        """
+        if not (truncation >= 0.0 and np.isfinite(truncation)):
+            raise PathganInputError(f"truncation must be a finite number >= 0, got {truncation}")
+        z = truncation * self.generator.sample_noise(n_paths, generator).to(self.device, self.dtype)
         tt = t.to(self.device, self.dtype).repeat(n_paths)
         x = self.generator(tt, z.repeat_interleave(len(t), dim=0))
         return x.reshape(n_paths, len(t), *x.shape[1:])

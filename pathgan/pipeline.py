@@ -203,7 +203,12 @@ class Pipeline:
         system = self._system()
         gan = load_model(self.out / "train", system)
         path = generate_path(
-            gan, c.frames, c.samples, seed=self.config.seed, relax=DEFAULT_RELAX if c.relax else None
+            gan,
+            c.frames,
+            c.samples,
+            seed=self.config.seed,
+            relax=DEFAULT_RELAX if c.relax else None,
+            truncation=c.truncation,
         )
         provenance = {
             "model": str((self.out / "train" / "model.pt").resolve()),

@@ -20,7 +20,7 @@ import yaml
 from openmm_bridge.errors import PathganInputError
 from openmm_bridge.pathcv_md import PathCVProtocol
 from openmm_bridge.protocol import PullProtocol
-from openmm_bridge.settings import Settings, at_least, positive
+from openmm_bridge.settings import Settings, at_least, non_negative, positive
 from openmm_bridge.string_method import StringConfig
 
 from .config import TrainingConfig
@@ -55,6 +55,7 @@ class GenerateSection(Settings):
     frames: int = at_least(2, 20)
     samples: int = at_least(1, 32)
     relax: bool = True
+    truncation: float = non_negative(1.0)  # scale of the noise (see pathgan.gan.GAN.generate_paths)
 
 
 @dataclasses.dataclass

@@ -20,9 +20,10 @@ def test_train_generate_compare(small_pull, tmp_path, capsys):
     )
     assert "trained pathgan (3 epochs, seed 0)" in capsys.readouterr().out
     path = tmp_path / "path"
-    assert main(["generate", "--model", str(run), "--frames", "7", "--samples", "2", "--out", str(path)]) == 0
+    argv = ["generate", "--model", str(run), "--frames", "7", "--samples", "2", "--truncation", "0.9"]
+    assert main([*argv, "--out", str(path)]) == 0
     meta = json.loads((path / "path.json").read_text())
-    assert meta["n_frames"] == 7 and meta["provenance"]["config"] == "pathgan"
+    assert meta["n_frames"] == 7 and meta["provenance"]["config"] == "pathgan" and meta["truncation"] == 0.9
     cmp = tmp_path / "cmp"
     argv = [
         "compare",
@@ -72,3 +73,18 @@ def test_bad_input(small_pull, tmp_path, capsys):
     ]
     assert main(argv) == 2
     assert "unknown settings ['learning_rate']" in capsys.readouterr().err
+
+
+def test_preset_and_config_file_combine(tmp_path):
+    from pathgan.cli import build_parser
+    from pathgan.cli.gan import training_config
+
+    split = tmp_path / "split.yaml"
+    split.write_text("validation_fraction: 0.34\n")
+    parse = build_parser().parse_args
+    for preset in ("paper", "ablation"):
+        args = parse(["train", "--reference", "x", "--out", "y", "--preset", preset, "--config", str(split)])
+        cfg = training_config(args)
+        assert cfg.name == preset and cfg.validation_fraction == 0.34
+    args = parse(["train", "--reference", "x", "--out", "y", "--config", str(split), "--seed", "4"])
+    assert training_config(args).name == "pathgan" and training_config(args).seed == 4

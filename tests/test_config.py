@@ -46,6 +46,14 @@ def test_yaml_overrides_and_errors(tmp_path):
     f.write_text("term_schedule: {bonds: 0, springs: 1}\n")
     with pytest.raises(PathganInputError, match="unknown energy terms"):
         TrainingConfig.from_yaml(f)
+    # a file without preset: over the preset asked for (the command line's --preset)
+    f.write_text("validation_fraction: 0.34\n")
+    paper = TrainingConfig.from_yaml(f, "paper")
+    assert paper.name == "paper" and paper.validation_fraction == 0.34
+    assert paper.to_dict() == {**PRESETS["paper"]().to_dict(), "validation_fraction": 0.34}
+    f.write_text("preset: ablation\n")
+    with pytest.raises(PathganInputError, match="names preset 'ablation', but 'paper' was asked for"):
+        TrainingConfig.from_yaml(f, "paper")
     f.write_text(": : :\n")
     with pytest.raises(PathganInputError, match="cannot read"):
         TrainingConfig.from_yaml(f)

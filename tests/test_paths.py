@@ -61,6 +61,18 @@ def test_same_seed_same_path(gan):
     np.testing.assert_array_equal(a.xyz, b.xyz)
 
 
+def test_truncation_gathers_the_candidates_towards_the_mean_path(gan):
+    def spread(truncation: float) -> float:
+        xyz = generate_path(gan, 4, n_samples=4, seed=2, relax=None, truncation=truncation).xyz
+        return float(np.abs(xyz - xyz.mean(axis=0)).mean())
+
+    assert spread(0.0) < 1e-6  # no noise: every candidate is the mean path
+    assert 0.0 < spread(0.5) < spread(1.0)
+    assert generate_path(gan, 3, relax=None, truncation=0.5).metadata["truncation"] == 0.5
+    with pytest.raises(PathganInputError, match="truncation"):
+        generate_path(gan, 3, relax=None, truncation=-1.0)
+
+
 def test_bad_paths(gan, deca, tmp_path):
     with pytest.raises(PathganInputError, match="at least 2 frames"):
         generate_path(gan, n_frames=1)

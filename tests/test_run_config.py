@@ -56,6 +56,7 @@ def test_yaml_sections_and_the_train_seed(tmp_path):
         ({"seed": 1.5}, "config.seed: expected int"),
         ({"smd": {"replicas": 4}}, "holds out 1 of 4 replicas; the comparison needs at least 2"),
         ({"refine": {"candidates": 40}}, r"config.refine.candidates: 40, more than generate.samples \(32\)"),
+        ({"generate": {"truncation": -0.5}}, "config.generate.truncation: must be"),
     ],
 )
 def test_bad_configuration_fails_before_any_work(tmp_path, overrides, message):

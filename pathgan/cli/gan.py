@@ -49,7 +49,11 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--system", help="system folder (default: the one recorded in the pull folder)")
     p.add_argument("--reference", nargs="+", required=True, help="pull folder, or trajectory files")
     p.add_argument("--out", required=True, help="training folder")
-    p.add_argument("--preset", choices=("pathgan", "paper", "ablation"), default="pathgan")
+    p.add_argument(
+        "--preset",
+        choices=("pathgan", "paper", "ablation"),
+        help="base configuration (default: the --config file's preset:, else pathgan)",
+    )
     p.add_argument("--config", help="YAML file with any training settings (over the preset)")
     p.add_argument("--epochs", type=int, help="adversarial epochs")
     p.add_argument("--pretrain-epochs", type=int, help="pre-training epochs")
@@ -65,9 +69,10 @@ def training_config(args: argparse.Namespace) -> TrainingConfig:
     """The :class:`~pathgan.config.TrainingConfig` of the options (preset, YAML, flags in that order)."""
     from pathgan.config import PRESETS, TrainingConfig
 
-    cfg = TrainingConfig.from_yaml(args.config) if args.config else PRESETS[args.preset]()
-    if args.config and args.preset != "pathgan":
-        cfg = TrainingConfig.from_dict({**cfg.to_dict(), "preset": args.preset}, where=args.config)
+    if args.config:
+        cfg = TrainingConfig.from_yaml(args.config, args.preset)  # the file's settings over the preset
+    else:
+        cfg = PRESETS[args.preset or "pathgan"]()
     for flag, key in (
         ("epochs", "epochs"),
         ("pretrain_epochs", "pretrain_epochs"),
@@ -128,6 +133,13 @@ def add_generate(sub: argparse._SubParsersAction) -> None:
         "--samples", type=int, default=32, help="candidate paths to draw, relax and rank (default 32)"
     )
     p.add_argument("--no-relax", action="store_true", help="the generator's raw output, not relaxed")
+    p.add_argument(
+        "--truncation",
+        type=float,
+        default=1.0,
+        help="scale of the noise (default 1; below 1: candidates closer to the mean path, "
+        "higher precision, lower coverage; 0: the mean path alone)",
+    )
     p.add_argument("--seed", type=int, default=0, help="noise seed")
     p.add_argument("--out", required=True, help="path folder")
     p.add_argument("--system", help="system folder (default: the one the model was trained on)")
@@ -149,7 +161,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from pathgan.relax import DEFAULT_RELAX
 
     path = generate_path(
-        gan, args.frames, args.samples, args.seed, relax=None if args.no_relax else DEFAULT_RELAX
+        gan,
+        args.frames,
+        args.samples,
+        args.seed,
+        relax=None if args.no_relax else DEFAULT_RELAX,
+        truncation=args.truncation,
     )
     provenance = {
         "model": str(model_path.resolve()),
