@@ -42,6 +42,8 @@ COLUMNS = [
 
 def cell(values: list[float], fmt: str) -> str:
     v = np.asarray(values, dtype=float)
+    if not np.isfinite(v).any():
+        return "-"
     mean = fmt.format(np.nanmean(v))
     return mean if len(v) == 1 else f"{mean} ({fmt.format(np.nanmin(v))}-{fmt.format(np.nanmax(v))})"
 

@@ -147,7 +147,11 @@ def ensemble_scores(
             counts += np.array(precision_coverage(g, r))
             row["spread_generated_angstrom"] = spread(g, gen_t[gb == b], gen_path[gb == b])
             row["spread_reference_angstrom"] = spread(r, ref_t[rb == b], ref_path[rb == b])
-            row["spread_ratio"] = row["spread_generated_angstrom"] / row["spread_reference_angstrom"]
+            ref_spread = row["spread_reference_angstrom"]
+            # identical reference frames (every pull's t=0 frame is the one start) define no ratio
+            row["spread_ratio"] = (
+                row["spread_generated_angstrom"] / ref_spread if ref_spread > 1e-6 else float("nan")
+            )
         per_bin.append(row)
     ratios = [
         r["spread_ratio"]

@@ -50,6 +50,17 @@ def test_copies_of_one_path_have_no_spread(deca_frames):
     assert np.isnan(spread(frames, np.zeros(5), np.zeros(5)))  # one path: no pair to measure
 
 
+def test_a_reference_without_spread_defines_no_ratio(deca_frames):
+    # every pull's t=0 frame is the one start structure: no spread there, so no ratio (not a crash)
+    ref = np.repeat(deca_frames[:1], 2, axis=0)
+    gen = deca_frames[:3]
+    s = ensemble_scores(
+        gen, np.zeros(3), np.arange(3), ref, np.zeros(2), np.arange(2), np.arange(ref.shape[1])
+    )
+    assert s["per_bin"][0]["spread_reference_angstrom"] == pytest.approx(0.0, abs=1e-6)
+    assert np.isnan(s["per_bin"][0]["spread_ratio"])
+
+
 def test_disjoint_ensembles_have_no_precision_or_coverage():
     rng = np.random.default_rng(0)
     centre = rng.normal(scale=3.0, size=(20, 3))
