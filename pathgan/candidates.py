@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from openmm_bridge.errors import PathganInputError
 from openmm_bridge.stereochemistry import chirality_guard_force
 from openmm_bridge.string_method import StringConfig, StringResult, ZeroTemperatureString
 from openmm_bridge.system import MolecularSystem
@@ -37,6 +38,8 @@ def refine_candidates(
 ) -> tuple[StringResult, list[dict[str, Any]]]:
     """Refine the ``k`` best-ranked candidates; return the kept string and a summary of each."""
     _, xyz, ranking = load_candidates(path_folder, system)
+    if not 1 <= k <= len(ranking):
+        raise PathganInputError(f"{path_folder}: cannot refine the {k} best of {len(ranking)} candidate(s)")
     guard = chirality_guard_force(system.topology, system.positions_angstrom())
     results, rows = [], []
     for rank, sample in enumerate(ranking[:k]):

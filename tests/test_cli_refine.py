@@ -76,3 +76,22 @@ def test_refine_bad_input(deca_dir, deca, tmp_path, capsys):
     md.Trajectory(deca.positions_angstrom()[None] / 10, mdtraj_topology(deca)).save_pdb(str(one))
     assert main(["refine", "--system", str(deca_dir), "--path", str(one), "--out", str(tmp_path / "r")]) == 2
     assert "at least 2 frames" in capsys.readouterr().err
+
+
+def test_refine_the_best_candidates_of_a_path_folder(tiny_run, tmp_path, capsys):
+    out = tmp_path / "best2"
+    argv = ["refine", "--path", str(tiny_run / "path"), "--out", str(out), "--images", "5"]
+    assert main([*argv, "--candidates", "2", "--max-iterations", "10", "--quiet"]) == 0
+    rows = json.loads((out / "candidates.json").read_text())
+    ranking = (tiny_run / "path" / "ranking.csv").read_text().splitlines()[1:3]
+    assert [r["sample"] for r in rows] == [int(line.split(",")[1]) for line in ranking]
+    assert sum(bool(r.get("kept")) for r in rows) == 1 and all(r["iterations"] == 10 for r in rows)
+    kept = next(r for r in rows if r.get("kept"))
+    assert json.loads((out / "string.json").read_text())["force_evaluations"] == kept["force_evaluations"]
+    # more candidates than the folder holds, or a plain trajectory, are refused
+    assert main([*argv, "--candidates", "99", "--quiet"]) == 2
+    assert "cannot refine the 99 best of" in capsys.readouterr().err
+    plain = tiny_run / "path" / "path.dcd"
+    argv[argv.index("--path") + 1] = str(plain)
+    assert main([*argv, "--system", str(tiny_run / "system"), "--candidates", "2", "--quiet"]) == 2
+    assert "needs a path folder" in capsys.readouterr().err

@@ -33,6 +33,13 @@ def add_refine(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--images", type=int, default=20, help="images (evenly chosen path frames; default 20)")
     p.add_argument("--max-iterations", type=int, help="default 2000 (string) / 20 (swarms)")
     p.add_argument("--free-ends", action="store_true", help="string: let the end images relax too")
+    p.add_argument(
+        "--candidates",
+        type=int,
+        default=1,
+        help="string, from a path folder: refine the K best-ranked candidates and keep the lowest "
+        "converged string (default 1: the best candidate, path.dcd)",
+    )
     p.add_argument("--step-size", type=float, help="string: A^2/(kcal/mol) per iteration (default 5e-4)")
     p.add_argument("--cvs", nargs="+", help="swarms: collective variables (phi:ALA2 ..., distance:I-J)")
     p.add_argument("--swarm-size", type=int, default=16)
@@ -42,22 +49,61 @@ def add_refine(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_refine)
 
 
+def string_config(args: argparse.Namespace):
+    """The zero-temperature string's settings from the options."""
+    from openmm_bridge.string_method import StringConfig
+
+    cfg = StringConfig(fixed_ends=not args.free_ends)
+    if args.max_iterations:
+        cfg.max_iterations = args.max_iterations
+    if args.step_size:
+        cfg.step_size = args.step_size
+    return cfg
+
+
+def refine_best_candidates(args: argparse.Namespace, system) -> int:
+    """``pathgan refine --candidates K``: the K best candidates of a path folder, the lowest string kept."""
+    import json
+
+    from openmm_bridge.errors import PathganInputError
+    from openmm_bridge.fileio import atomic_file
+    from openmm_bridge.plots import plot_string
+    from openmm_bridge.string_method import write_string_result
+    from pathgan.candidates import refine_candidates
+
+    if args.method != "string":
+        raise PathganInputError("--candidates refines with the zero-temperature string (--method string)")
+    if args.candidates < 1:
+        raise PathganInputError(f"--candidates must be at least 1, got {args.candidates}")
+    if not Path(args.path).is_dir():
+        raise PathganInputError(f"{args.path}: --candidates needs a path folder of 'pathgan generate'")
+    cfg = string_config(args)
+    result, rows = refine_candidates(system, args.path, args.candidates, args.images, cfg, progress(args))
+    out = Path(args.out)
+    write_string_result(result, out, system.topology, cfg)
+    with atomic_file(out / "candidates.json") as tmp:
+        tmp.write_text(json.dumps(rows, indent=2) + "\n")
+    plot_string(result.history, out / "string.png", "zero-temperature string")
+    columns = ["rank", "sample", "converged", "iterations", "force_evaluations", "barrier_kcal_mol", "kept"]
+    print(table(columns, [[r.get(c, "") for c in columns] for r in rows]))
+    print(f"wrote {out}/string.dcd (the kept string), string.json, candidates.json, string.png")
+    return 0
+
+
 def cmd_refine(args: argparse.Namespace) -> int:
     """Run ``pathgan refine``."""
     from openmm_bridge.plots import plot_string
     from pathgan.paths import path_frames
 
     system = path_system(args)
-    frames = evenly(path_frames(args.path, system), args.images)
     out = Path(args.out)
+    if args.candidates != 1:
+        return refine_best_candidates(args, system)
+    frames = evenly(path_frames(args.path, system), args.images)
     if args.method == "string":
-        from openmm_bridge.string_method import StringConfig, ZeroTemperatureString, write_string_result
+        from openmm_bridge.string_method import ZeroTemperatureString, write_string_result
 
-        cfg = StringConfig(fixed_ends=not args.free_ends)
-        if args.max_iterations:
-            cfg.max_iterations = args.max_iterations
-        if args.step_size:
-            cfg.step_size = args.step_size
+        cfg = string_config(args)
         from openmm_bridge.stereochemistry import chirality_guard_force
 
         guard = chirality_guard_force(system.topology, system.positions_angstrom())
