@@ -23,34 +23,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-#: (key in ensemble.json's blocks, label, format)
-COLUMNS = [
-    ("spread_ratio_median", "spread ratio", "{:.2f}"),
-    ("precision", "precision", "{:.2f}"),
-    ("coverage", "coverage", "{:.2f}"),
-    ("jsd_phi_psi_bits", "phi/psi JSD (bits)", "{:.3f}"),
-    ("median_rmsd_same_t_mean_angstrom", "RMSD same t (A)", "{:.2f}"),
-    ("t0_helix_fraction", "t=0 helix", "{:.2f}"),
-    ("max_bond_rms_deviation_angstrom", "bond RMS dev (A)", "{:.3f}"),
-    ("median_energy_excess_kcal_mol", "median excess (kcal/mol)", "{:.0f}"),
-    ("max_energy_excess_kcal_mol", "max excess (kcal/mol)", "{:.0f}"),
-    ("frames_with_inverted_centres", "inverted frames", "{:.0f}"),
-]
+from _tables import ENSEMBLE_COLUMNS as COLUMNS
+from _tables import mean_range as cell
 
 
 def run(cmd: list[str]) -> None:
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode:
         sys.exit(f"failed: {' '.join(cmd)}\n{result.stderr[-3000:]}")
-
-
-def cell(values: list[float], fmt: str) -> str:
-    v = np.array(values, dtype=float)
-    if not np.isfinite(v).any():
-        return "undefined"
-    text = fmt.format(np.nanmean(v))
-    return text if len(v) == 1 else f"{text} ({fmt.format(np.nanmin(v))}-{fmt.format(np.nanmax(v))})"
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
+from _tables import mean_range as cell
 
 #: (key, label, format, target)
 ROWS = [
@@ -35,14 +35,6 @@ ROWS = [
     ("frames_with_inverted_centres", "frames with inverted centres", "{:.0f}", "0"),
 ]
 BLOCKS = ["template", "medoid_path", "linear_interpolation", "heldout_replica", "heldout_half"]
-
-
-def cell(values: list[float | None], fmt: str) -> str:
-    v = np.array([np.nan if x is None else x for x in values], dtype=float)
-    if not np.isfinite(v).any():
-        return "-"
-    mean = fmt.format(np.nanmean(v))
-    return mean if len(v) == 1 else f"{mean} ({fmt.format(np.nanmin(v))} to {fmt.format(np.nanmax(v))})"
 
 
 def main() -> None:

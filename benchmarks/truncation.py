@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from _tables import columns
+from _tables import mean_range as cell
 
 from openmm_bridge.energies import OpenMMEvaluator
 from openmm_bridge.system import MolecularSystem
@@ -29,23 +31,15 @@ from pathgan.gan import load_model
 from pathgan.paths import generate_path
 from pathgan.run_config import RunConfig
 
-#: (key of the ensemble block, label, format)
-COLUMNS = [
-    ("spread_ratio_median", "spread ratio", "{:.2f}"),
-    ("precision", "precision", "{:.2f}"),
-    ("coverage", "coverage", "{:.2f}"),
-    ("jsd_phi_psi_bits", "phi/psi JSD (bits)", "{:.3f}"),
-    ("median_rmsd_same_t_mean_angstrom", "RMSD same t (A)", "{:.2f}"),
-    ("median_energy_excess_kcal_mol", "median excess (kcal/mol)", "{:.1f}"),
-]
-
-
-def cell(values: list[float], fmt: str) -> str:
-    v = np.asarray(values, dtype=float)
-    if not np.isfinite(v).any():
-        return "-"
-    mean = fmt.format(np.nanmean(v))
-    return mean if len(v) == 1 else f"{mean} ({fmt.format(np.nanmin(v))}-{fmt.format(np.nanmax(v))})"
+#: the metrics the noise scale moves
+COLUMNS = columns(
+    "spread_ratio_median",
+    "precision",
+    "coverage",
+    "jsd_phi_psi_bits",
+    "median_rmsd_same_t_mean_angstrom",
+    "median_energy_excess_kcal_mol",
+)
 
 
 def main() -> None:
