@@ -26,20 +26,13 @@ from _tables import mean_range as cell
 
 from openmm_bridge.energies import OpenMMEvaluator
 from openmm_bridge.system import MolecularSystem
-from pathgan.evaluation import evaluate, training_split
+from pathgan.evaluation import HEADLINE_KEYS, evaluate, training_split
 from pathgan.gan import load_model
 from pathgan.paths import generate_path
 from pathgan.run_config import RunConfig
 
 #: the metrics the noise scale moves
-COLUMNS = columns(
-    "spread_ratio_median",
-    "precision",
-    "coverage",
-    "jsd_phi_psi_bits",
-    "median_rmsd_same_t_mean_angstrom",
-    "median_energy_excess_kcal_mol",
-)
+COLUMNS = columns(*HEADLINE_KEYS)
 
 
 def main() -> None:

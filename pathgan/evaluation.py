@@ -50,6 +50,16 @@ from .torsions import TorsionSet
 if TYPE_CHECKING:
     from .gan import GAN
 
+#: The headline ensemble metrics (the short tables of ``pathgan compare`` and the benchmarks).
+HEADLINE_KEYS = (
+    "spread_ratio_median",
+    "precision",
+    "coverage",
+    "jsd_phi_psi_bits",
+    "median_rmsd_same_t_mean_angstrom",
+    "median_energy_excess_kcal_mol",
+)
+
 #: Path metrics reported as the median over an ensemble's paths.
 PATH_KEYS = (
     "t0_helix_fraction",

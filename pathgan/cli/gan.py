@@ -271,7 +271,7 @@ def _compare_ensemble(
     """Every candidate against the held-out replicas, beside the baselines: ``ensemble.json``, ``ensemble.png``."""
     from openmm_bridge.energies import OpenMMEvaluator
     from openmm_bridge.fileio import atomic_file
-    from pathgan.evaluation import evaluate
+    from pathgan.evaluation import HEADLINE_KEYS, evaluate
     from pathgan.figures import plot_ensemble
     from pathgan.gan import load_model
     from pathgan.paths import load_candidates
@@ -283,14 +283,7 @@ def _compare_ensemble(
     with atomic_file(out / "ensemble.json") as tmp:
         tmp.write_text(json.dumps(result, indent=1, default=float) + "\n")
     plot_ensemble(t, candidates, heldout, system, result, out / "ensemble.png")
-    keys = (
-        "spread_ratio_median",
-        "precision",
-        "coverage",
-        "jsd_phi_psi_bits",
-        "median_rmsd_same_t_mean_angstrom",
-        "median_energy_excess_kcal_mol",
-    )
+    keys = HEADLINE_KEYS
     blocks = {"generated": result["generated"], **result["baselines"]}
     print(f"\n{len(candidates)} candidates against the held-out replicas, beside the baselines")
     print(
