@@ -33,13 +33,19 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--stride", type=int, default=1)
+    parser.add_argument(
+        "--allow-unrepresented-forces",
+        action="store_true",
+        help="accept forces the TorchMD potential cannot compute (CHARMM's CMAP and Urey-Bradley)",
+    )
     parser.add_argument("--tiny", action="store_true", help="a tiny model and 2 epochs (for a quick check)")
     args = parser.parse_args()
 
+    accept = {"allow_unrepresented_forces": args.allow_unrepresented_forces}
     if args.prmtop:
-        system = MolecularSystem.from_amber(args.prmtop, args.inpcrd)
+        system = MolecularSystem.from_amber(args.prmtop, args.inpcrd, **accept)
     else:
-        system = MolecularSystem.from_charmm(args.psf, args.params, args.crd)
+        system = MolecularSystem.from_charmm(args.psf, args.params, args.crd, **accept)
     reference = ReferenceSet.from_files(args.dcd, system, stride=args.stride)
     settings = {"preset": "pathgan", "epochs": args.epochs, "stride": args.stride}
     if args.tiny:

@@ -82,6 +82,20 @@ def classify_forces(system: mm.System) -> list[ForceInfo]:
     return infos
 
 
+def unrepresented_forces(system: mm.System) -> list[str]:
+    """What in ``system`` the batched (TorchMD) potential does not compute: one note per force.
+
+    Empty when the potential represents every energy-carrying force (bonds, angles, proper and
+    improper torsions, the nonbonded force with its 1-4 exceptions).
+    """
+    notes = []
+    for info in classify_forces(system):
+        if not info.terms:  # "CustomGBForce (...)" names itself; "Urey-Bradley (...)" needs its force's label
+            named = info.note.split(" ")[0] == info.label.split("#")[0]
+            notes.append(info.note if named else f"{info.label}: {info.note}")
+    return notes
+
+
 class OpenMMEvaluator:
     """Energies and forces of frames with OpenMM, one force group per force.
 

@@ -24,6 +24,10 @@ class MissingParameterError(PathganInputError):
     """A force-field parameter needed for a bond, angle, torsion or atom type is absent."""
 
 
+class UnrepresentedForceError(PathganInputError):
+    """The System has forces the batched potential cannot compute, and the user did not accept the difference."""
+
+
 class PathganDataError(PathganInputError):
     """Files that exist but are damaged or inconsistent (truncated trajectories, unreadable checkpoints)."""
 

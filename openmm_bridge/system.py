@@ -27,10 +27,18 @@ import parmed
 
 from . import torchmd_input
 from .builder import BUILDER_VERSION, build_peptide
-from .errors import MissingParameterError, PathganInputError
+from .energies import unrepresented_forces
+from .errors import MissingParameterError, PathganInputError, UnrepresentedForceError
 from .forcefield_types import ForceFieldCreator, create_systems, minimize_positions, structure_from_forcefield
 from .stereochemistry import StereoReport, check_structure
-from .system_folder import accepted, existing, read_system_folder, rebuild_hint, save_system
+from .system_folder import (
+    accepted,
+    accepted_forces,
+    existing,
+    read_system_folder,
+    rebuild_hint,
+    save_system,
+)
 
 #: The force field of the embedded default (AMBER ff14SB, as OpenMM ships it).
 DEFAULT_FORCEFIELD: tuple[str, ...] = ("amber14-all.xml",)
@@ -103,6 +111,7 @@ class MolecularSystem:
                 StereochemistryWarning,
                 stacklevel=3,
             )
+        self._check_representable()
         torchmd_input.complete_14_torsions(self.structure)
         missing = torchmd_input.unsupported_terms(self.structure)
         if missing:
@@ -110,6 +119,20 @@ class MolecularSystem:
                 f"{self.source}: torchmd cannot represent these terms, which the pathgan "
                 f"potential therefore leaves out (OpenMM keeps them): {', '.join(missing)}",
                 stacklevel=3,
+            )
+
+    def _check_representable(self) -> None:
+        """Refuse forces the batched potential cannot compute, unless accepted (then recorded)."""
+        missing = unrepresented_forces(self.system)
+        potential = self.metadata.setdefault("potential", {})
+        potential["unrepresented_forces"] = missing
+        if missing and not potential.get("accept_unrepresented_forces", False):
+            raise UnrepresentedForceError(
+                f"{self.source}: the pathgan (TorchMD) potential cannot compute {'; '.join(missing)}. "
+                "Training, scoring and relaxation would use another energy than OpenMM's. Remove those "
+                "forces (e.g. build without the implicit-solvent or CMAP files), or accept the difference "
+                "on purpose with allow_unrepresented_forces=True (pathgan build "
+                "--allow-unrepresented-forces); it is then recorded in the system's metadata."
             )
 
     # ------------------------------------------------------------------ constructors
@@ -121,11 +144,14 @@ class MolecularSystem:
         caps: bool = True,
         minimize: bool = True,
         minimize_tolerance_kj_mol_nm: float = 1.0,
+        allow_unrepresented_forces: bool = False,
     ) -> MolecularSystem:
         """A peptide of L-amino acids as an ideal alpha-helix from its sequence (see :mod:`.builder`).
 
         With ``minimize`` (default) the positions are energy-minimised in vacuum
-        with OpenMM's ``LocalEnergyMinimizer`` to the given tolerance.
+        with OpenMM's ``LocalEnergyMinimizer`` to the given tolerance. A force field whose forces
+        the batched potential cannot compute (implicit solvent, CMAP, custom forces) is refused
+        unless ``allow_unrepresented_forces`` (recorded in the metadata).
         """
         forcefield = app.ForceField(*forcefield_files)
         topology, positions = build_peptide(sequence, forcefield, caps=caps)
@@ -146,6 +172,7 @@ class MolecularSystem:
             },
             "forcefield": list(forcefield_files),
         }
+        meta.update(accepted_forces(allow_unrepresented_forces))
         return cls(topology, system, positions, struct, "amber", meta, hbonds)
 
     @classmethod
@@ -155,12 +182,15 @@ class MolecularSystem:
         forcefield_files: tuple[str, ...] | list[str],
         allow_d_residues: bool = False,
         allow_cis_peptides: bool = False,
+        allow_unrepresented_forces: bool = False,
     ) -> MolecularSystem:
         """A system from a PDB file and OpenMM force-field XML files (AMBER-style).
 
         ``allow_d_residues`` / ``allow_cis_peptides``: accept (and record) D-residues or cis
         peptide bonds that the structure has on purpose; otherwise they fail the
         stereochemistry check (a warning now, a refusal when the saved folder is read).
+        ``allow_unrepresented_forces``: accept (and record) forces the batched potential cannot
+        compute (CMAP, Urey-Bradley, implicit solvent, custom forces); otherwise they are refused.
         """
         pdb = existing(pdb, "PDB file")
         forcefield = app.ForceField(*forcefield_files)
@@ -172,6 +202,7 @@ class MolecularSystem:
             raise PathganInputError(f"{pdb}: {err}") from err
         meta = {"source": str(pdb), "forcefield": list(forcefield_files)}
         meta.update(accepted(allow_d_residues, allow_cis_peptides))
+        meta.update(accepted_forces(allow_unrepresented_forces))
         return cls(pdbfile.topology, system, pdbfile.positions, struct, "amber", meta, hbonds)
 
     @classmethod
@@ -181,6 +212,7 @@ class MolecularSystem:
         inpcrd: str | os.PathLike,
         allow_d_residues: bool = False,
         allow_cis_peptides: bool = False,
+        allow_unrepresented_forces: bool = False,
     ) -> MolecularSystem:
         """A system from AMBER prmtop and inpcrd (or rst7) files (``allow_*``: see :meth:`from_pdb`)."""
         prmtop, inpcrd = existing(prmtop, "prmtop"), existing(inpcrd, "coordinate file")
@@ -194,6 +226,7 @@ class MolecularSystem:
         struct = parmed.load_file(str(prmtop))
         meta = {"source": str(prmtop), "coordinates": str(inpcrd)}
         meta.update(accepted(allow_d_residues, allow_cis_peptides))
+        meta.update(accepted_forces(allow_unrepresented_forces))
         return cls(top.topology, system, crd.positions, struct, "amber", meta, hbonds)
 
     @classmethod
@@ -204,6 +237,7 @@ class MolecularSystem:
         coordinates: str | os.PathLike,
         allow_d_residues: bool = False,
         allow_cis_peptides: bool = False,
+        allow_unrepresented_forces: bool = False,
     ) -> MolecularSystem:
         """A system from a CHARMM psf, parameter/topology files (prm, rtf, str) and coordinates (pdb or crd).
 
@@ -229,6 +263,7 @@ class MolecularSystem:
         struct.load_parameters(parmed.charmm.CharmmParameterSet(*files))
         meta = {"source": str(psf), "parameters": files, "coordinates": str(coordinates)}
         meta.update(accepted(allow_d_residues, allow_cis_peptides))
+        meta.update(accepted_forces(allow_unrepresented_forces))
         return cls(psffile.topology, system, positions, struct, "charmm", meta, hbonds)
 
     # ------------------------------------------------------------------ folder I/O

@@ -51,6 +51,11 @@ def accepted(allow_d_residues: bool, allow_cis_peptides: bool) -> dict[str, Any]
     }
 
 
+def accepted_forces(allow_unrepresented_forces: bool) -> dict[str, Any]:
+    """Metadata entry: whether the user accepts a potential that leaves some OpenMM forces out."""
+    return {"potential": {"accept_unrepresented_forces": bool(allow_unrepresented_forces)}}
+
+
 def rebuild_hint(folder: Path, meta: dict[str, Any]) -> str:
     """How to rebuild a system folder, from what its metadata says it was made of."""
     builder = meta.get("builder")

@@ -121,6 +121,12 @@ def write_report(run_dir: Path, config: dict, stages: dict) -> dict[str, Any]:
     system_meta = _load(run_dir / "system" / "metadata.json")
     stereo = system_meta.get("stereochemistry", {})
     stereo = "passed" if stereo.get("passed") else "not recorded" if not stereo else "FAILED"
+    left_out = system_meta.get("potential", {}).get("unrepresented_forces", [])
+    potential = (
+        f"the TorchMD potential leaves out, by the user's choice: {'; '.join(left_out)}"
+        if left_out
+        else "the TorchMD potential computes every force of the OpenMM System"
+    )
     pmf_s = umbrella.get("pmf", {})
     metrics: dict[str, Any] = {
         "heldout_replicas": ensemble.get("heldout_replicas"),
@@ -196,7 +202,8 @@ half (the floor finite data allow). Path metrics are medians over the paths.</p>
 highest energy {_num(s["highest_energy_above_start_kcal_mol"])} kcal/mol above the start.
 Pulls: {metrics["pulls"]["replicas"]} replicas, mean final work {_num(metrics["pulls"]["final_mean_work_kcal_mol"])} kcal/mol;
 reference frames with an inverted stereocentre: {gen.get("summary", {}).get("reference_frames_with_inverted_centres", "-")}.
-System: {html.escape(str(config.get("system", {})))}, stereochemistry {html.escape(stereo)}.</p>
+System: {html.escape(str(config.get("system", {})))}, stereochemistry {html.escape(stereo)};
+{html.escape(potential)}.</p>
 
 <h2>Structures along the path</h2>
 {_img(rep / "structures.png", "structures along the path")}

@@ -58,7 +58,7 @@ def charmm_peptide(tmp_path_factory) -> tuple[MolecularSystem, list[str]]:
 
     psf, prm, pdb = write_charmm_peptide(tmp_path_factory.mktemp("charmm"))
     with pytest.warns(UserWarning) as record:
-        system = MolecularSystem.from_charmm(psf, [prm], pdb)
+        system = MolecularSystem.from_charmm(psf, [prm], pdb, allow_unrepresented_forces=True)
     return system, [str(w.message) for w in record]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import mdtraj as md
 import numpy as np
 import pytest
@@ -58,3 +60,20 @@ def test_errors_exit_2_with_message(tmp_path, capsys):
     assert main(["build", "--sequence", "AXA", "--out", str(tmp_path / "o")]) == 2
     assert "non-standard residue letters ['X']" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_build_refuses_implicit_solvent_unless_accepted(tmp_path, capsys):
+    argv = [
+        "build",
+        "--sequence",
+        "AA",
+        "--no-minimize",
+        "--forcefield",
+        "amber14-all.xml",
+        "implicit/gbn2.xml",
+    ]
+    assert main([*argv, "--out", str(tmp_path / "gb")]) == 2
+    assert "CustomGBForce" in capsys.readouterr().err and not (tmp_path / "gb").exists()
+    assert main([*argv, "--out", str(tmp_path / "gb"), "--allow-unrepresented-forces", "--quiet"]) == 0
+    meta = json.loads((tmp_path / "gb" / "metadata.json").read_text())
+    assert meta["potential"]["accept_unrepresented_forces"] is True

@@ -39,3 +39,18 @@ def test_energies_sum_to_total_and_shapes(deca, deca_frames):
 def test_unknown_platform(deca):
     with pytest.raises(PathganInputError, match="unknown OpenMM platform 'Warp'.*Reference"):
         OpenMMEvaluator(deca.system, "Warp")
+
+
+def test_unrepresented_forces_are_named(deca):
+    from openmm_bridge.energies import unrepresented_forces
+
+    assert unrepresented_forces(deca.system) == []  # AMBER in vacuum: every force is computed
+    system = copy.deepcopy(deca.system)
+    system.addForce(mm.CustomExternalForce("x^2"))
+    ub = mm.HarmonicBondForce()  # a second bond force: CHARMM's Urey-Bradley
+    ub.addBond(0, 2, 0.2, 100.0)
+    system.addForce(ub)
+    assert unrepresented_forces(system) == [
+        "CustomExternalForce (not representable in torchmd)",
+        "HarmonicBondForce#2: Urey-Bradley (not representable in torchmd)",
+    ]

@@ -23,6 +23,7 @@ def test_report_renders_with_every_image(tiny_run, tmp_path):
     html = tiny_run / "report.html"
     text = html.read_text()
     assert "http://" not in text and "https://" not in text  # self-contained: nothing from the network
+    assert "the TorchMD potential computes every force of the OpenMM System" in text
     browser = [
         _chromium(),
         "--headless",

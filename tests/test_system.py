@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from openmm_bridge.energies import OpenMMEvaluator
-from openmm_bridge.errors import MissingParameterError, PathganInputError
+from openmm_bridge.errors import MissingParameterError, PathganInputError, UnrepresentedForceError
 from openmm_bridge.system import MolecularSystem
 from pathgan.potential import TorchMDPotential
 
@@ -124,3 +124,32 @@ def test_charmm_system_save_load_keeps_energies(charmm_peptide, tmp_path):
     p0 = TorchMDPotential.from_system(system).energy(torch.tensor(xyz))
     p1 = TorchMDPotential.from_system(loaded).energy(torch.tensor(xyz))
     np.testing.assert_allclose(p1.numpy(), p0.numpy(), rtol=1e-9)
+
+
+def test_forces_the_potential_cannot_compute_are_refused_unless_accepted(tmp_path):
+    # implicit solvent: a CustomGBForce, which the batched potential does not compute
+    ff = ("amber14-all.xml", "implicit/gbn2.xml")
+    with pytest.raises(
+        UnrepresentedForceError, match=r"sequence AA: .*CustomGBForce.*--allow-unrepresented-forces"
+    ):
+        MolecularSystem.from_sequence("AA", ff, minimize=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        system = MolecularSystem.from_sequence("AA", ff, minimize=False, allow_unrepresented_forces=True)
+        system.save(tmp_path / "gb")
+        loaded = MolecularSystem.load(tmp_path / "gb")  # the acceptance is kept with the folder
+    recorded = json.loads((tmp_path / "gb" / "metadata.json").read_text())["potential"]
+    assert recorded["accept_unrepresented_forces"] is True
+    assert any(note.startswith("CustomGBForce") for note in recorded["unrepresented_forces"])
+    assert loaded.metadata["potential"]["unrepresented_forces"] == recorded["unrepresented_forces"]
+
+
+def test_charmm_cmap_and_urey_bradley_need_acceptance(charmm_peptide, tmp_path):
+    from charmm_files import write_charmm_peptide
+
+    system, _ = charmm_peptide
+    notes = system.metadata["potential"]["unrepresented_forces"]
+    assert any("CMAP" in n for n in notes) and any("Urey-Bradley" in n for n in notes)
+    psf, prm, pdb = write_charmm_peptide(tmp_path, "AAA")
+    with pytest.raises(UnrepresentedForceError, match="peptide.psf: .*CMAP"):
+        MolecularSystem.from_charmm(psf, [prm], pdb)

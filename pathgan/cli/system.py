@@ -53,6 +53,12 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
         help="accept D-residues (inverted stereocentres) in --pdb/--prmtop/--psf input; recorded in the metadata",
     )
     p.add_argument(
+        "--allow-unrepresented-forces",
+        action="store_true",
+        help="accept forces the TorchMD potential cannot compute (CMAP, Urey-Bradley, implicit solvent, "
+        "custom forces): OpenMM keeps them, training and scoring do not; recorded in the metadata",
+    )
+    p.add_argument(
         "--allow-cis-peptides",
         action="store_true",
         help="accept cis peptide bonds not before a proline; recorded in the metadata",
@@ -91,21 +97,28 @@ def cmd_build(args: argparse.Namespace) -> int:
         raise PathganInputError("give one source: --sequence, --pdb, --prmtop or --psf")
     ff = tuple(args.forcefield) if args.forcefield else DEFAULT_FORCEFIELD
     accept = {"allow_d_residues": args.allow_d_residues, "allow_cis_peptides": args.allow_cis_peptides}
+    forces = {"allow_unrepresented_forces": args.allow_unrepresented_forces}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StereochemistryWarning)  # reported below, with the other checks
         if args.pdb:
-            system = MolecularSystem.from_pdb(args.pdb, ff, **accept)
+            system = MolecularSystem.from_pdb(args.pdb, ff, **accept, **forces)
         elif args.prmtop:
             if not args.inpcrd:
                 raise PathganInputError("--prmtop needs --inpcrd")
-            system = MolecularSystem.from_amber(args.prmtop, args.inpcrd, **accept)
+            system = MolecularSystem.from_amber(args.prmtop, args.inpcrd, **accept, **forces)
         elif args.psf:
             if not (args.charmm_params and args.coordinates):
                 raise PathganInputError("--psf needs --charmm-params and --coordinates")
-            system = MolecularSystem.from_charmm(args.psf, args.charmm_params, args.coordinates, **accept)
+            system = MolecularSystem.from_charmm(
+                args.psf, args.charmm_params, args.coordinates, **accept, **forces
+            )
         else:
             system = MolecularSystem.from_sequence(
-                args.sequence or DECA_ALANINE, ff, caps=not args.free_termini, minimize=not args.no_minimize
+                args.sequence or DECA_ALANINE,
+                ff,
+                caps=not args.free_termini,
+                minimize=not args.no_minimize,
+                **forces,
             )
     stereo = system.stereochemistry
     if not stereo.passed:
@@ -130,6 +143,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         f"DSSP        {''.join(c if c != 'NA' else '-' for c in codes)}  ({n_helix}/{int(protein.sum())} residues helix)"
     )
     print(f"stereo      {stereo.summary()}")
+    left_out = system.metadata.get("potential", {}).get("unrepresented_forces", [])
+    if left_out:
+        print(f"potential   accepted without (OpenMM keeps them): {'; '.join(left_out)}")
     e2e = system.end_to_end_distance_angstrom()
     if e2e is not None:
         i, j = system.end_to_end_atoms()
