@@ -50,9 +50,8 @@ COLUMNS = [
 ]
 
 
-def refine(system: MolecularSystem, frames: np.ndarray, images: int, config) -> dict:
+def refine(system: MolecularSystem, frames: np.ndarray, images: int, config, guard) -> dict:
     t0 = time.perf_counter()
-    guard = chirality_guard_force(system.topology, system.positions_angstrom())
     r = ZeroTemperatureString(system.system, string_images(frames, images), config, guard).run()
     e = r.energies - r.energies[0]
     return {
@@ -92,6 +91,7 @@ def main() -> None:
     if args.max_iterations:
         string_cfg.max_iterations = args.max_iterations
     gan = load_model(run / "train", system)
+    guard = chirality_guard_force(system.topology, system.positions_angstrom())  # every string's
     t0 = time.perf_counter()
     path = generate_path(gan, cfg.generate.frames, args.samples, seed=args.seed)
     scoring_s = time.perf_counter() - t0
@@ -103,7 +103,7 @@ def main() -> None:
             {
                 "sample": k,
                 "score_kcal_mol": float(path.scores[k]),
-                **refine(system, path.xyz[k], images, string_cfg),
+                **refine(system, path.xyz[k], images, string_cfg, guard),
             }
         )
         print(
@@ -114,7 +114,9 @@ def main() -> None:
     train_ref, heldout = training_split(run / "train", system, cfg.compare.stride)
     baselines = baseline_paths(gan, train_ref, heldout, path.t)
     baselines["heldout_replica"] = heldout_replica_path(heldout, path.t)
-    base_rows = {name: refine(system, frames, images, string_cfg) for name, frames in baselines.items()}
+    base_rows = {
+        name: refine(system, frames, images, string_cfg, guard) for name, frames in baselines.items()
+    }
     scores = np.array([r["score_kcal_mol"] for r in rows])
     col = {key: np.array([r[key] for r in rows]) for key in COLUMNS}
     best = int(np.argmin(scores))

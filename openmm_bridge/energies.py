@@ -88,12 +88,12 @@ def unrepresented_forces(system: mm.System) -> list[str]:
     Empty when the potential represents every energy-carrying force (bonds, angles, proper and
     improper torsions, the nonbonded force with its 1-4 exceptions).
     """
-    notes = []
-    for info in classify_forces(system):
-        if not info.terms:  # "CustomGBForce (...)" names itself; "Urey-Bradley (...)" needs its force's label
-            named = info.note.split(" ")[0] == info.label.split("#")[0]
-            notes.append(info.note if named else f"{info.label}: {info.note}")
-    return notes
+    # "CustomGBForce (...)" names its force; "Urey-Bradley (...)" needs the force's label
+    return [
+        info.note if info.note.startswith(info.label) else f"{info.label}: {info.note}"
+        for info in classify_forces(system)
+        if not info.terms
+    ]
 
 
 class OpenMMEvaluator:

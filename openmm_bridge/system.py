@@ -111,18 +111,21 @@ class MolecularSystem:
                 StereochemistryWarning,
                 stacklevel=3,
             )
-        self._check_representable()
+        left_out = self._check_representable()
         torchmd_input.complete_14_torsions(self.structure)
-        missing = torchmd_input.unsupported_terms(self.structure)
-        if missing:
+        # one warning: the System's forces left out (accepted), and parameter terms the
+        # structure has that they do not already name
+        terms = torchmd_input.unsupported_terms(self.structure)
+        left_out += [term for term in terms if not any(term in note for note in left_out)]
+        if left_out:
             warnings.warn(
                 f"{self.source}: torchmd cannot represent these terms, which the pathgan "
-                f"potential therefore leaves out (OpenMM keeps them): {', '.join(missing)}",
+                f"potential therefore leaves out (OpenMM keeps them): {', '.join(left_out)}",
                 stacklevel=3,
             )
 
-    def _check_representable(self) -> None:
-        """Refuse forces the batched potential cannot compute, unless accepted (then recorded)."""
+    def _check_representable(self) -> list[str]:
+        """Refuse forces the batched potential cannot compute, unless accepted (then recorded and returned)."""
         missing = unrepresented_forces(self.system)
         potential = self.metadata.setdefault("potential", {})
         potential["unrepresented_forces"] = missing
@@ -134,6 +137,7 @@ class MolecularSystem:
                 "on purpose with allow_unrepresented_forces=True (pathgan build "
                 "--allow-unrepresented-forces); it is then recorded in the system's metadata."
             )
+        return list(missing)
 
     # ------------------------------------------------------------------ constructors
     @classmethod

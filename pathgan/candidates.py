@@ -9,14 +9,17 @@ it keeps every stereocentre on its side and never counts in the reported energie
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from openmm_bridge.errors import PathganInputError
+from openmm_bridge.fileio import atomic_file
 from openmm_bridge.stereochemistry import chirality_guard_force
-from openmm_bridge.string_method import StringConfig, StringResult, ZeroTemperatureString
+from openmm_bridge.string_method import StringConfig, StringResult, ZeroTemperatureString, write_string_result
 from openmm_bridge.system import MolecularSystem
 
 from .paths import load_candidates
@@ -60,3 +63,21 @@ def refine_candidates(
     best = min(pool, key=lambda i: results[i].barrier_kcal_mol)
     rows[best]["kept"] = True
     return results[best], rows
+
+
+def write_refined_candidates(
+    result: StringResult,
+    rows: list[dict[str, Any]],
+    out: str | os.PathLike,
+    system: MolecularSystem,
+    config: StringConfig,
+) -> Path:
+    """The kept string (``string.*``), each candidate's summary (``candidates.json``) and ``string.png``."""
+    from openmm_bridge.plots import plot_string  # matplotlib, only when a folder is written
+
+    out = Path(out)
+    write_string_result(result, out, system.topology, config)
+    with atomic_file(out / "candidates.json") as tmp:
+        tmp.write_text(json.dumps(rows, indent=2) + "\n")
+    plot_string(result.history, out / "string.png", "zero-temperature string")
+    return out

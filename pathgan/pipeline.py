@@ -218,10 +218,7 @@ class Pipeline:
         write_path(path, system, folder, provenance)
 
     def _stage_refine(self, folder: Path) -> None:
-        from openmm_bridge.plots import plot_string
-        from openmm_bridge.string_method import write_string_result
-
-        from .candidates import refine_candidates
+        from .candidates import refine_candidates, write_refined_candidates
 
         c = self.config.refine
         system = self._system()
@@ -229,10 +226,7 @@ class Pipeline:
         result, rows = refine_candidates(
             system, self.out / "path", c.candidates, c.images, cfg, self.progress
         )
-        write_string_result(result, folder, system.topology, cfg)
-        with atomic_file(folder / "candidates.json") as tmp:
-            tmp.write_text(json.dumps(rows, indent=2) + "\n")
-        plot_string(result.history, folder / "string.png", "zero-temperature string")
+        write_refined_candidates(result, rows, folder, system, cfg)
 
     def _stage_compare(self, folder: Path) -> None:
         from openmm_bridge.energies import OpenMMEvaluator

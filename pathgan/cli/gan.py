@@ -283,13 +283,12 @@ def _compare_ensemble(
     with atomic_file(out / "ensemble.json") as tmp:
         tmp.write_text(json.dumps(result, indent=1, default=float) + "\n")
     plot_ensemble(t, candidates, heldout, system, result, out / "ensemble.png")
-    keys = HEADLINE_KEYS
     blocks = {"generated": result["generated"], **result["baselines"]}
     print(f"\n{len(candidates)} candidates against the held-out replicas, beside the baselines")
     print(
         table(
-            ["", *keys],
-            [[name, *(float(b.get(k, float("nan"))) for k in keys)] for name, b in blocks.items()],
+            ["", *HEADLINE_KEYS],
+            [[name, *(float(b.get(k, float("nan"))) for k in HEADLINE_KEYS)] for name, b in blocks.items()],
         )
     )
     print(f"wrote {out}/ensemble.json, ensemble.png")

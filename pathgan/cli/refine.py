@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .common import add_output_options, evenly, path_system, progress, table
+
+if TYPE_CHECKING:
+    from openmm_bridge.string_method import StringConfig
+    from openmm_bridge.system import MolecularSystem
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,7 +54,7 @@ def add_refine(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_refine)
 
 
-def string_config(args: argparse.Namespace):
+def string_config(args: argparse.Namespace) -> StringConfig:
     """The zero-temperature string's settings from the options."""
     from openmm_bridge.string_method import StringConfig
 
@@ -61,29 +66,18 @@ def string_config(args: argparse.Namespace):
     return cfg
 
 
-def refine_best_candidates(args: argparse.Namespace, system) -> int:
+def refine_best_candidates(args: argparse.Namespace, system: MolecularSystem) -> int:
     """``pathgan refine --candidates K``: the K best candidates of a path folder, the lowest string kept."""
-    import json
-
     from openmm_bridge.errors import PathganInputError
-    from openmm_bridge.fileio import atomic_file
-    from openmm_bridge.plots import plot_string
-    from openmm_bridge.string_method import write_string_result
-    from pathgan.candidates import refine_candidates
+    from pathgan.candidates import refine_candidates, write_refined_candidates
 
     if args.method != "string":
         raise PathganInputError("--candidates refines with the zero-temperature string (--method string)")
-    if args.candidates < 1:
-        raise PathganInputError(f"--candidates must be at least 1, got {args.candidates}")
     if not Path(args.path).is_dir():
         raise PathganInputError(f"{args.path}: --candidates needs a path folder of 'pathgan generate'")
     cfg = string_config(args)
     result, rows = refine_candidates(system, args.path, args.candidates, args.images, cfg, progress(args))
-    out = Path(args.out)
-    write_string_result(result, out, system.topology, cfg)
-    with atomic_file(out / "candidates.json") as tmp:
-        tmp.write_text(json.dumps(rows, indent=2) + "\n")
-    plot_string(result.history, out / "string.png", "zero-temperature string")
+    out = write_refined_candidates(result, rows, args.out, system, cfg)
     columns = ["rank", "sample", "converged", "iterations", "force_evaluations", "barrier_kcal_mol", "kept"]
     print(table(columns, [[r.get(c, "") for c in columns] for r in rows]))
     print(f"wrote {out}/string.dcd (the kept string), string.json, candidates.json, string.png")
