@@ -2,15 +2,14 @@
 
 :class:`OpenMMEvaluator` gives each force of the System its own force group (OpenMM allows
 32), so one ``getState(groups=...)`` call per force gives that force's energy and forces;
-every force is also mapped onto the pathgan potential terms it corresponds to, so the two
-can be compared term by term. :meth:`OpenMMEvaluator.energy_and_forces` gives the total of
+every force is also mapped onto the pathgan potential terms it corresponds to
+(:mod:`.force_table`), so the two can be compared term by term. :meth:`OpenMMEvaluator.energy_and_forces` gives the total of
 one structure, counting every evaluation (the string method's cost).
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 
 import numpy as np
 import openmm as mm
@@ -18,82 +17,10 @@ import openmm.unit as u
 
 from .context import make_context
 from .errors import PathganInputError
+from .force_table import ForceInfo, classify_forces, energy_forces, unrepresented_forces
 from .units import ANGSTROM_PER_NM, angstrom_to_nm
 
-#: OpenMM forces that carry no potential energy of the molecule.
-_IGNORED = (mm.CMMotionRemover, mm.AndersenThermostat, mm.MonteCarloBarostat)
-
-
-@dataclass(frozen=True)
-class ForceInfo:
-    """One OpenMM force: its label, its force group and the pathgan terms it matches.
-
-    ``terms`` is empty for a force that torchmd cannot represent (Urey-Bradley,
-    CMAP, custom forces); ``note`` then says what it is.
-    """
-
-    label: str
-    group: int
-    terms: tuple[str, ...]
-    note: str = ""
-
-
-def _bonded_pairs(force: mm.HarmonicBondForce) -> set[frozenset[int]]:
-    return {frozenset(force.getBondParameters(k)[:2]) for k in range(force.getNumBonds())}
-
-
-def classify_forces(system: mm.System) -> list[ForceInfo]:
-    """Label every energy-carrying force of ``system`` and map it to pathgan terms.
-
-    Force groups are assigned in order (0, 1, ...), which :class:`OpenMMEvaluator`
-    applies to its own copy of the System.
-    """
-    forces = [f for f in system.getForces() if not isinstance(f, _IGNORED)]
-    if len(forces) > 32:
-        raise PathganInputError(f"System has {len(forces)} forces; OpenMM force groups allow at most 32")
-    has_custom_torsion = any(isinstance(f, mm.CustomTorsionForce) for f in forces)
-    first_bonds: set[frozenset[int]] | None = None
-    infos: list[ForceInfo] = []
-    seen: dict[str, int] = {}
-    for group, f in enumerate(forces):
-        name = type(f).__name__
-        seen[name] = seen.get(name, 0) + 1
-        label = name if seen[name] == 1 else f"{name}#{seen[name]}"
-        terms: tuple[str, ...] = ()
-        note = ""
-        if isinstance(f, mm.HarmonicBondForce):
-            if first_bonds is None:
-                first_bonds, terms = _bonded_pairs(f), ("bonds",)
-            else:
-                note = "Urey-Bradley (not representable in torchmd)"
-        elif isinstance(f, mm.HarmonicAngleForce):
-            terms = ("angles",)
-        elif isinstance(f, mm.PeriodicTorsionForce):
-            terms = ("dihedrals",) if has_custom_torsion else ("dihedrals", "impropers")
-        elif isinstance(f, mm.CustomTorsionForce):
-            terms = ("impropers",)
-        elif isinstance(f, mm.NonbondedForce):
-            terms = ("1-4", "lj", "electrostatics")
-        elif isinstance(f, mm.CMAPTorsionForce):
-            note = "CMAP (not representable in torchmd)"
-        else:
-            note = f"{name} (not representable in torchmd)"
-        infos.append(ForceInfo(label, group, terms, note))
-    return infos
-
-
-def unrepresented_forces(system: mm.System) -> list[str]:
-    """What in ``system`` the batched (TorchMD) potential does not compute: one note per force.
-
-    Empty when the potential represents every energy-carrying force (bonds, angles, proper and
-    improper torsions, the nonbonded force with its 1-4 exceptions).
-    """
-    # "CustomGBForce (...)" names its force; "Urey-Bradley (...)" needs the force's label
-    return [
-        info.note if info.note.startswith(info.label) else f"{info.label}: {info.note}"
-        for info in classify_forces(system)
-        if not info.terms
-    ]
+__all__ = ["ForceInfo", "OpenMMEvaluator", "classify_forces", "unrepresented_forces"]
 
 
 class OpenMMEvaluator:
@@ -110,14 +37,14 @@ class OpenMMEvaluator:
     def __init__(self, system: mm.System, platform: str = "Reference", biases: tuple[str, ...] = ()) -> None:
         self.system = copy.deepcopy(system)
         self.forces = classify_forces(self.system)
-        energy_forces = [f for f in self.system.getForces() if not isinstance(f, _IGNORED)]
-        for info, f in zip(self.forces, energy_forces, strict=True):
+        forces = energy_forces(self.system)
+        for info, f in zip(self.forces, forces, strict=True):
             f.setForceGroup(info.group)
         self.context = make_context(self.system, platform)
         self.n_atoms = self.system.getNumParticles()
         #: Force groups of bias forces (by name: ``biases``): they push, their energy is not reported.
         self.bias_groups = {
-            info.group for info, f in zip(self.forces, energy_forces, strict=True) if f.getName() in biases
+            info.group for info, f in zip(self.forces, forces, strict=True) if f.getName() in biases
         }
         #: Calls of :meth:`energy_and_forces` so far.
         self.evaluations = 0

@@ -127,8 +127,10 @@ def _types_by_graph(residue: app.topology.Residue, template: Any) -> list[str]:
 def _scaling_14(system: mm.System) -> tuple[float, float]:
     """(scee, scnb) of the 1-4 exceptions of a System's NonbondedForce.
 
-    Both are read from the exceptions themselves (charge product and epsilon
-    relative to the unscaled combination), so any force field's scaling is found.
+    Both are read from the exceptions themselves (charge product and epsilon relative to
+    the unscaled combination), so any force field's scaling is found. torchmd reads one
+    scaling per torsion type; a System whose exceptions mix scalings is refused (a prmtop
+    keeps its per-torsion scalings: load it with ``MolecularSystem.from_amber``).
     """
     nb = next(f for f in system.getForces() if isinstance(f, mm.NonbondedForce))
     scee, scnb = [], []
@@ -143,6 +145,13 @@ def _scaling_14(system: mm.System) -> tuple[float, float]:
             scee.append(qq0 / qq)
         if eps > 1e-12 and eps0 > 1e-12:
             scnb.append(eps0 / eps)
+    for name, values in (("electrostatic", scee), ("Lennard-Jones", scnb)):
+        if values and np.ptp(values) > 1e-3 * np.median(values):
+            raise PathganInputError(
+                f"the force field mixes 1-4 {name} scalings ({min(values):.4g} to {max(values):.4g}); "
+                "pathgan reads one scaling per torsion type from a prmtop, not from force-field XML files: "
+                "write a prmtop (e.g. with tleap or parmed) and load it with --prmtop"
+            )
     if not scee:
         return 1.0, 1.0
     return float(np.median(scee)), float(np.median(scnb)) if scnb else 1.0
@@ -163,9 +172,32 @@ def structure_from_forcefield(
     finally:
         for atom, atom_id in zip(topology.atoms(), original_ids, strict=True):
             atom.id = atom_id
+    split_urey_bradley(struct, topology)
     scee, scnb = _scaling_14(system)
     torchmd_input.set_14_scaling(struct, scee, scnb)
     return struct
+
+
+def split_urey_bradley(struct: parmed.Structure, topology: app.Topology) -> int:
+    """Move bonds that are not chemical bonds (charmm36.xml's Urey-Bradley 1-3 terms) to ``urey_bradleys``.
+
+    charmm36.xml writes Urey-Bradley terms into the HarmonicBondForce of the bonds, so parmed reads
+    them as bonds; as bonds they would enter torchmd's bond term, its exclusions and the 1-4 pairs
+    derived from the bond graph. Returns how many were moved.
+    """
+    chemical = {frozenset((a.index, b.index)) for a, b in topology.bonds()}
+    moved = [b for b in struct.bonds if frozenset((b.atom1.idx, b.atom2.idx)) not in chemical]
+    for bond in moved:
+        btype, a1, a2 = bond.type, bond.atom1, bond.atom2
+        struct.bonds.remove(bond)
+        bond.delete()
+        ub_type = parmed.BondType(btype.k, btype.req, list=struct.urey_bradley_types)
+        struct.urey_bradley_types.append(ub_type)
+        struct.urey_bradleys.append(parmed.UreyBradley(a1, a2, type=ub_type))
+    if moved:  # parmed flagged impropers while the 1-3 pairs still looked like bonds: redo it
+        for d in struct.dihedrals:
+            d.improper = all(a in d.atom3.bond_partners for a in (d.atom1, d.atom2, d.atom4))
+    return len(moved)
 
 
 def minimize_positions(

@@ -5,9 +5,12 @@ no constraints: the potential energy surface itself), the same System with bonds
 hydrogen constrained (for dynamics) and positions, plus a parametrised parmed ``Structure``
 from which torchmd's inputs are made. It is built from a sequence (the embedded
 deca-alanine default), from a PDB and OpenMM force-field XML files, from AMBER
-prmtop/inpcrd or from CHARMM psf/parameters/coordinates, and saved to or loaded from a
-folder (:mod:`.system_folder`). Every system is checked for stereochemistry on
-construction (:mod:`.stereochemistry`).
+prmtop/inpcrd (chamber prmtops too) or from CHARMM psf/rtf/prm/str/coordinates
+(:mod:`.input_readers`), and saved to or loaded from a folder (:mod:`.system_folder`) that keeps
+the user's input files verbatim and rebuilds the parameters from them. Solvated systems are
+refused (pathgan's potential is the solute's; use implicit solvent), periodic boxes ignored
+(vacuum, recorded). Every system is checked for stereochemistry on construction
+(:mod:`.stereochemistry`).
 """
 
 from __future__ import annotations
@@ -28,17 +31,19 @@ import parmed
 from . import torchmd_input
 from .builder import BUILDER_VERSION, build_peptide
 from .energies import unrepresented_forces
-from .errors import MissingParameterError, PathganInputError, UnrepresentedForceError
-from .forcefield_types import ForceFieldCreator, create_systems, minimize_positions, structure_from_forcefield
-from .stereochemistry import StereoReport, check_structure
-from .system_folder import (
-    accepted,
-    accepted_forces,
-    existing,
-    read_system_folder,
-    rebuild_hint,
-    save_system,
+from .errors import PathganInputError, UnrepresentedForceError
+from .forcefield_types import ForceFieldCreator, create_systems, minimize_positions
+from .input_files import InputFiles, read_or_fail, refuse_solvent
+from .input_readers import (
+    forcefield_recipe,
+    load_forcefield,
+    read_amber_files,
+    read_charmm_files,
+    structure_from_recipe,
+    vacuum_topology,
 )
+from .stereochemistry import StereoReport, check_structure
+from .system_folder import accepted, accepted_forces, read_system_folder, rebuild_hint, save_system
 
 #: The force field of the embedded default (AMBER ff14SB, as OpenMM ships it).
 DEFAULT_FORCEFIELD: tuple[str, ...] = ("amber14-all.xml",)
@@ -69,6 +74,9 @@ class MolecularSystem:
         Provenance: how the system was made, from which files, with which versions.
     system_hbonds
         The System with bonds to hydrogen constrained, as OpenMM's ``createSystem`` makes it.
+    inputs
+        The files the system was made from, kept byte for byte (saved in ``DIR/inputs/``);
+        ``metadata["structure_from"]`` says how ``structure`` is rebuilt from them.
     """
 
     topology: app.Topology
@@ -78,6 +86,7 @@ class MolecularSystem:
     kind: str
     metadata: dict[str, Any] = field(default_factory=dict)
     system_hbonds: mm.System | None = None
+    inputs: InputFiles = field(default_factory=InputFiles, repr=False)
 
     def __post_init__(self) -> None:
         n_top, n_sys = self.topology.getNumAtoms(), self.system.getNumParticles()
@@ -153,16 +162,19 @@ class MolecularSystem:
         """A peptide of L-amino acids as an ideal alpha-helix from its sequence (see :mod:`.builder`).
 
         With ``minimize`` (default) the positions are energy-minimised in vacuum
-        with OpenMM's ``LocalEnergyMinimizer`` to the given tolerance. A force field whose forces
-        the batched potential cannot compute (implicit solvent, CMAP, custom forces) is refused
-        unless ``allow_unrepresented_forces`` (recorded in the metadata).
+        with OpenMM's ``LocalEnergyMinimizer`` to the given tolerance (kJ/mol/nm). A force field
+        whose forces the batched potential cannot compute (implicit solvent, CMAP, custom forces)
+        is refused unless ``allow_unrepresented_forces`` (recorded in the metadata).
+        ``forcefield_files``: OpenMM's bundled XML names or the user's own XML files (kept verbatim).
         """
-        forcefield = app.ForceField(*forcefield_files)
+        inputs = InputFiles()
+        recipe = forcefield_recipe(forcefield_files, inputs)
+        forcefield = load_forcefield(recipe, inputs)
         topology, positions = build_peptide(sequence, forcefield, caps=caps)
         system, hbonds = create_systems(ForceFieldCreator(forcefield, topology))
         if minimize:
             positions = minimize_positions(system, positions, minimize_tolerance_kj_mol_nm)
-        struct = structure_from_forcefield(forcefield, topology, system, positions)
+        struct = structure_from_recipe(recipe, inputs, topology, system, positions, forcefield)
         meta = {
             "source": f"sequence {sequence}",
             "builder": {
@@ -175,9 +187,11 @@ class MolecularSystem:
                 "minimize_tolerance_kj_mol_nm": minimize_tolerance_kj_mol_nm,
             },
             "forcefield": list(forcefield_files),
+            "structure_from": recipe,
+            "inputs": inputs.records,
         }
         meta.update(accepted_forces(allow_unrepresented_forces))
-        return cls(topology, system, positions, struct, "amber", meta, hbonds)
+        return cls(topology, system, positions, struct, "amber", meta, hbonds, inputs)
 
     @classmethod
     def from_pdb(
@@ -188,26 +202,35 @@ class MolecularSystem:
         allow_cis_peptides: bool = False,
         allow_unrepresented_forces: bool = False,
     ) -> MolecularSystem:
-        """A system from a PDB file and OpenMM force-field XML files (AMBER-style).
+        """A system from a PDB file and OpenMM force-field XML files (bundled names or the user's files).
 
+        The solute only: water and salt ions are refused (use implicit solvent, e.g.
+        ``amber14-all.xml implicit/obc2.xml``); a CRYST1 box is ignored (vacuum, no cutoff) and noted.
         ``allow_d_residues`` / ``allow_cis_peptides``: accept (and record) D-residues or cis
         peptide bonds that the structure has on purpose; otherwise they fail the
         stereochemistry check (a warning now, a refusal when the saved folder is read).
         ``allow_unrepresented_forces``: accept (and record) forces the batched potential cannot
         compute (CMAP, Urey-Bradley, implicit solvent, custom forces); otherwise they are refused.
         """
-        pdb = existing(pdb, "PDB file")
-        forcefield = app.ForceField(*forcefield_files)
-        pdbfile = app.PDBFile(str(pdb))
+        inputs = InputFiles()
+        inputs.add(pdb, "pdb", "PDB file")
+        pdbfile = read_or_fail(pdb, "a PDB file", app.PDBFile)
+        refuse_solvent(pdbfile.topology, pdb)
+        recipe = forcefield_recipe(forcefield_files, inputs)
+        forcefield = load_forcefield(recipe, inputs)
         try:
             system, hbonds = create_systems(ForceFieldCreator(forcefield, pdbfile.topology))
-            struct = structure_from_forcefield(forcefield, pdbfile.topology, system, pdbfile.positions)
         except ValueError as err:
             raise PathganInputError(f"{pdb}: {err}") from err
-        meta = {"source": str(pdb), "forcefield": list(forcefield_files)}
+        box = vacuum_topology(pdbfile.topology, pdb)
+        struct = structure_from_recipe(
+            recipe, inputs, pdbfile.topology, system, pdbfile.positions, forcefield
+        )
+        meta = {"source": str(pdb), "forcefield": list(forcefield_files), "structure_from": recipe}
+        meta.update(inputs=inputs.records, **({"periodic_box": [box]} if box else {}))
         meta.update(accepted(allow_d_residues, allow_cis_peptides))
         meta.update(accepted_forces(allow_unrepresented_forces))
-        return cls(pdbfile.topology, system, pdbfile.positions, struct, "amber", meta, hbonds)
+        return cls(pdbfile.topology, system, pdbfile.positions, struct, "amber", meta, hbonds, inputs)
 
     @classmethod
     def from_amber(
@@ -218,20 +241,16 @@ class MolecularSystem:
         allow_cis_peptides: bool = False,
         allow_unrepresented_forces: bool = False,
     ) -> MolecularSystem:
-        """A system from AMBER prmtop and inpcrd (or rst7) files (``allow_*``: see :meth:`from_pdb`)."""
-        prmtop, inpcrd = existing(prmtop, "prmtop"), existing(inpcrd, "coordinate file")
-        top = app.AmberPrmtopFile(str(prmtop))
-        crd = app.AmberInpcrdFile(str(inpcrd))
-        if len(crd.positions) != top.topology.getNumAtoms():
-            raise PathganInputError(
-                f"{inpcrd}: {len(crd.positions)} atoms, but {prmtop} has {top.topology.getNumAtoms()}"
-            )
-        system, hbonds = create_systems(top)
-        struct = parmed.load_file(str(prmtop))
-        meta = {"source": str(prmtop), "coordinates": str(inpcrd)}
-        meta.update(accepted(allow_d_residues, allow_cis_peptides))
-        meta.update(accepted_forces(allow_unrepresented_forces))
-        return cls(top.topology, system, crd.positions, struct, "amber", meta, hbonds)
+        """A system from an AMBER prmtop and inpcrd (or rst7) files (``allow_*``: see :meth:`from_pdb`).
+
+        CHARMM-in-AMBER ("chamber") prmtops load as ``kind="charmm"``. The solute only: water
+        and salt ions are refused. A periodic box in either file is ignored (vacuum, no cutoff),
+        a box of size zero included, and noted in ``metadata["periodic_box"]``.
+        """
+        parts = read_amber_files(prmtop, inpcrd)
+        parts.metadata.update(accepted(allow_d_residues, allow_cis_peptides))
+        parts.metadata.update(accepted_forces(allow_unrepresented_forces))
+        return cls(*parts)
 
     @classmethod
     def from_charmm(
@@ -243,32 +262,17 @@ class MolecularSystem:
         allow_cis_peptides: bool = False,
         allow_unrepresented_forces: bool = False,
     ) -> MolecularSystem:
-        """A system from a CHARMM psf, parameter/topology files (prm, rtf, str) and coordinates (pdb or crd).
+        """A system from a CHARMM psf, topology/parameter/stream files (rtf, prm, str) and coordinates (pdb or crd).
 
+        The files are read as NAMD reads them (:mod:`.charmm_params`): Lennard-Jones parameters
+        of types that no ``MASS`` line defines are accepted and listed in
+        ``metadata["charmm_parameters"]``. The solute only: water and salt ions are refused.
         ``allow_*``: see :meth:`from_pdb`.
         """
-        psf = existing(psf, "psf")
-        files = [str(existing(p, "CHARMM parameter file")) for p in parameter_files]
-        coordinates = existing(coordinates, "coordinate file")
-        psffile = app.CharmmPsfFile(str(psf))
-        if str(coordinates).lower().endswith(".crd"):
-            positions = app.CharmmCrdFile(str(coordinates)).positions
-        else:
-            positions = app.PDBFile(str(coordinates)).positions
-        if len(positions) != psffile.topology.getNumAtoms():
-            raise PathganInputError(
-                f"{coordinates}: {len(positions)} atoms, but {psf} has {psffile.topology.getNumAtoms()}"
-            )
-        try:
-            system, hbonds = create_systems(psffile, params=app.CharmmParameterSet(*files))
-        except Exception as err:  # OpenMM raises bare Exception/KeyError for missing types
-            raise MissingParameterError(f"{', '.join(files)}: {err}") from err
-        struct = parmed.load_file(str(psf))
-        struct.load_parameters(parmed.charmm.CharmmParameterSet(*files))
-        meta = {"source": str(psf), "parameters": files, "coordinates": str(coordinates)}
-        meta.update(accepted(allow_d_residues, allow_cis_peptides))
-        meta.update(accepted_forces(allow_unrepresented_forces))
-        return cls(psffile.topology, system, positions, struct, "charmm", meta, hbonds)
+        parts = read_charmm_files(psf, parameter_files, coordinates)
+        parts.metadata.update(accepted(allow_d_residues, allow_cis_peptides))
+        parts.metadata.update(accepted_forces(allow_unrepresented_forces))
+        return cls(*parts)
 
     # ------------------------------------------------------------------ folder I/O
     def save(self, folder: str | os.PathLike) -> Path:
@@ -302,8 +306,14 @@ class MolecularSystem:
         return np.asarray(self.positions.value_in_unit(u.angstrom), dtype=np.float64)
 
     def torchmd_molecule(self) -> torchmd_input.TorchmdMolecule:
-        """The molecule object torchmd's ``Parameters`` reads."""
-        return torchmd_input.molecule_from_structure(self.structure)
+        """The molecule object torchmd's ``Parameters`` reads, with the charges OpenMM simulates with.
+
+        parmed and OpenMM read a chamber prmtop's charges with different Coulomb constants
+        (CHARMM's and AMBER's, 3e-5 apart); the System's are the ones that count.
+        """
+        mol = torchmd_input.molecule_from_structure(self.structure)
+        mol.charge = torchmd_input.system_charges(self.system, mol.charge, self.source)
+        return mol
 
     def parameter_set(self) -> parmed.ParameterSet:
         """Type-keyed parameters for torchmd's ``ForceField.create``, checked complete."""

@@ -5,27 +5,33 @@
     DIR/structure.pdb        positions (Angstrom) and topology
     DIR/system.xml           the serialized OpenMM System (vacuum, no cutoff, no constraints)
     DIR/system_hbonds.xml    the same with bonds to hydrogen constrained (for dynamics)
-    DIR/parameters.prmtop    AMBER-style parameters (CHARMM: parameters.psf + parameters.prm)
-    DIR/metadata.json        units, provenance, versions, the stereochemistry record
+    DIR/inputs/<name>        the user's input files, byte for byte (prmtop, psf, rtf/prm/str,
+                             coordinates, PDB, the user's own force-field XML)
+    DIR/metadata.json        units, provenance, versions, the stereochemistry record; the inputs'
+                             original paths and sha256 (``inputs``) and how the parameters are
+                             read from them (``structure_from``)
 
-Written atomically (a half-written folder never appears). A folder is read only if its
-stereochemistry record passed (:func:`check_stereo_record`).
+pathgan writes no parameter file of its own: the parmed Structure (torchmd's parameters) is
+rebuilt from the kept inputs, by the reader the system was built with
+(:func:`.input_readers.structure_from_recipe`); OpenMM's bundled force fields are recorded by
+name. Written atomically (a half-written folder never appears). A folder is read only if its
+stereochemistry record passed (:func:`check_stereo_record`) and its inputs match their sha256.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import openmm as mm
 import openmm.app as app
-import parmed
 
 from .errors import PathganDataError, PathganInputError
 from .fileio import atomic_directory
+from .input_files import InputFiles, existing, read_or_fail
+from .input_readers import structure_from_recipe
 from .provenance import versions
 from .stereochemistry import CHECKER, StereoReport
 
@@ -36,10 +42,8 @@ SYSTEM_XML = "system.xml"
 SYSTEM_HBONDS_XML = "system_hbonds.xml"
 STRUCTURE_PDB = "structure.pdb"
 METADATA = "metadata.json"
-PRMTOP = "parameters.prmtop"
-PSF = "parameters.psf"
-CHARMM_PRM = "parameters.prm"
-FORMAT = "pathgan-system/2"
+#: Format 3 keeps the inputs verbatim; 2 wrote parameters back (parmed's writers drop or break terms).
+FORMAT = "pathgan-system/3"
 
 
 def accepted(allow_d_residues: bool, allow_cis_peptides: bool) -> dict[str, Any]:
@@ -66,7 +70,7 @@ def rebuild_hint(folder: Path, meta: dict[str, Any]) -> str:
             options += f" --forcefield {' '.join(meta['forcefield'])}"
         return f"rebuild it: pathgan build --sequence {builder.get('sequence')}{options} --out {folder}"
     source = meta.get("source", "YOUR_FILE")
-    if meta.get("kind") == "charmm":
+    if meta.get("kind") == "charmm" and "parameters" in meta:  # a chamber prmtop is charmm too
         how = f"--psf {source} --charmm-params {' '.join(meta.get('parameters', []))} --coordinates {meta.get('coordinates')}"
     elif "coordinates" in meta:
         how = f"--prmtop {source} --inpcrd {meta['coordinates']}"
@@ -97,70 +101,33 @@ def check_stereo_record(folder: Path, meta: dict[str, Any]) -> None:
 _REPORT_KEYS = ("n_centres", "n_peptide_bonds", "inverted", "cis", "cis_proline", "accepted")
 
 
-def rename_atom_types(struct: parmed.Structure, names: dict[str, str]) -> None:
-    """Rename atom types in place (``names``: old -> new); AtomType objects are shared."""
-    for atype in {id(a.atom_type): a.atom_type for a in struct.atoms}.values():
-        atype.name = names.get(atype.name, atype.name)
-    for atom in struct.atoms:
-        atom.type = names.get(atom.type, atom.type)
-
-
-def write_prmtop(struct: parmed.Structure, path: Path) -> dict[str, str]:
-    """Write ``struct`` as an AMBER prmtop; return {prmtop type name: full type name}.
-
-    prmtop type names hold at most 4 characters, so OpenMM XML types such as
-    ``protein-CT`` are shortened (to ``CT`` where that is unambiguous) and the
-    full names are kept in the metadata.
-    """
-    full = sorted({a.type for a in struct.atoms})
-    short: dict[str, str] = {}
-    used: set[str] = set()
-    serial = 0
-    for name in full:
-        cand = name.split("-")[-1]
-        while len(cand) > 4 or cand in used:
-            cand, serial = f"Y{serial:03d}", serial + 1
-        short[name] = cand
-        used.add(cand)
-    copy = struct.copy(parmed.Structure)
-    rename_atom_types(copy, short)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        parmed.amber.AmberParm.from_structure(copy).write_parm(str(path))
-    return {v: k for k, v in short.items()}
-
-
-def existing(path: Any, what: str) -> Path:
-    """``path`` as a Path, or a clear error that it is missing."""
-    p = Path(path)
-    if not p.is_file():
-        raise PathganInputError(f"{p}: {what} not found")
-    return p
-
-
 def save_system(system: MolecularSystem, folder: str | os.PathLike) -> Path:
     """Write ``system`` to ``folder`` atomically (see the module docstring); return the folder."""
     folder = Path(folder)
+    if "structure_from" not in system.metadata:
+        raise PathganInputError(
+            f"{system.source}: no record of the files its parameters come from (the system was not made "
+            "by one of MolecularSystem's constructors or read from a system folder); nothing was written"
+        )
     with atomic_directory(folder) as tmp:
         with open(tmp / STRUCTURE_PDB, "w") as fh:
             app.PDBFile.writeFile(system.topology, system.positions, fh, keepIds=True)
         (tmp / SYSTEM_XML).write_text(mm.XmlSerializer.serialize(system.system))
         if system.system_hbonds is not None:
             (tmp / SYSTEM_HBONDS_XML).write_text(mm.XmlSerializer.serialize(system.system_hbonds))
+        system.inputs.write(tmp)
         meta = dict(system.metadata)
-        if system.kind == "charmm":
-            system.structure.save(str(tmp / PSF))
-            prm = parmed.charmm.CharmmParameterSet.from_structure(system.structure)
-            prm.write(par=str(tmp / CHARMM_PRM))
-        else:
-            meta["prmtop_atom_types"] = write_prmtop(system.structure, tmp / PRMTOP)
+        meta.pop("loaded_from", None)
         meta.update(
             {
                 "format": FORMAT,
                 "kind": system.kind,
                 "n_atoms": system.n_atoms,
                 "units": {"structure.pdb": "angstrom", "system.xml": "nm, kJ/mol, ps"},
-                "files": sorted(p.name for p in tmp.iterdir()) + [METADATA],
+                "inputs": system.inputs.records,
+                "files": sorted(
+                    [p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file()] + [METADATA]
+                ),
                 "end_to_end_ca_angstrom": system.end_to_end_distance_angstrom(),
                 "versions": versions(),
             }
@@ -172,7 +139,8 @@ def save_system(system: MolecularSystem, folder: str | os.PathLike) -> Path:
 def read_system_folder(folder: str | os.PathLike) -> dict[str, Any]:
     """The parts of a system folder (``MolecularSystem``'s constructor arguments), checked.
 
-    Refuses a folder without a passed stereochemistry record or of an old format.
+    Refuses a folder without a passed stereochemistry record, of an old format, or whose kept
+    inputs are missing or differ from their recorded sha256.
     """
     folder = Path(folder)
     meta_path = folder / METADATA
@@ -188,20 +156,11 @@ def read_system_folder(folder: str | os.PathLike) -> dict[str, Any]:
             f"{folder}: written in the format {meta.get('format')!r}, this pathgan reads {FORMAT!r}; "
             f"{rebuild_hint(folder, meta)}"
         )
-    pdb = app.PDBFile(str(existing(folder / STRUCTURE_PDB, "structure")))
-    system = mm.XmlSerializer.deserialize(existing(folder / SYSTEM_XML, "System XML").read_text())
-    hbonds = mm.XmlSerializer.deserialize(
-        existing(folder / SYSTEM_HBONDS_XML, "constrained System XML").read_text()
-    )
-    kind = meta.get("kind", "amber")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if kind == "charmm":
-            struct = parmed.load_file(str(existing(folder / PSF, "psf")))
-            struct.load_parameters(parmed.charmm.CharmmParameterSet(str(folder / CHARMM_PRM)))
-        else:
-            struct = parmed.load_file(str(existing(folder / PRMTOP, "prmtop")))
-            rename_atom_types(struct, meta.get("prmtop_atom_types", {}))
+    pdb = read_or_fail(existing(folder / STRUCTURE_PDB, "structure"), "a PDB file", app.PDBFile)
+    system = _read_xml(existing(folder / SYSTEM_XML, "System XML"))
+    hbonds = _read_xml(existing(folder / SYSTEM_HBONDS_XML, "constrained System XML"))
+    inputs = InputFiles.from_folder(folder, meta.get("inputs", []))
+    struct = structure_from_recipe(meta["structure_from"], inputs, pdb.topology, system, pdb.positions)
     meta.pop("versions", None)
     meta["loaded_from"] = str(folder)
     return {
@@ -209,7 +168,14 @@ def read_system_folder(folder: str | os.PathLike) -> dict[str, Any]:
         "system": system,
         "positions": pdb.positions,
         "structure": struct,
-        "kind": kind,
+        "kind": meta.get("kind", "amber"),
         "metadata": meta,
         "system_hbonds": hbonds,
+        "inputs": inputs,
     }
+
+
+def _read_xml(path: Path) -> mm.System:
+    return read_or_fail(
+        path, "a serialized OpenMM System", lambda p: mm.XmlSerializer.deserialize(Path(p).read_text())
+    )

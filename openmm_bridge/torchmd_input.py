@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import openmm as mm
 import parmed
 
 from .errors import MissingParameterError
@@ -40,10 +41,10 @@ class TorchmdMolecule:
         return len(self.atomtype)
 
 
-#: Terms of a parmed Structure that torchmd has no functional form for.
+#: Terms of a parmed Structure that torchmd has no functional form for, and that the potential does
+#: not compute from the OpenMM forces either (it does Urey-Bradley and CMAP: see
+#: :mod:`openmm_bridge.force_table`).
 UNSUPPORTED_TERMS: dict[str, str] = {
-    "urey_bradleys": "Urey-Bradley",
-    "cmaps": "CMAP",
     "rb_torsions": "Ryckaert-Bellemans torsions",
     "trigonal_angles": "AMOEBA trigonal angles",
     "out_of_plane_bends": "AMOEBA out-of-plane bends",
@@ -54,7 +55,7 @@ UNSUPPORTED_TERMS: dict[str, str] = {
 
 
 def unsupported_terms(struct: parmed.Structure) -> list[str]:
-    """Names of the energy terms present in ``struct`` that torchmd cannot compute."""
+    """Names of the energy terms present in ``struct`` that the potential cannot compute."""
     return [name for attr, name in UNSUPPORTED_TERMS.items() if len(getattr(struct, attr, ()))]
 
 
@@ -83,6 +84,24 @@ def molecule_from_structure(struct: parmed.Structure) -> TorchmdMolecule:
         dihedrals=idx(propers, a4),
         impropers=idx(impropers, a4),
     )
+
+
+def system_charges(system: mm.System, structure_charges: np.ndarray, source: str) -> np.ndarray:
+    """The particle charges (e) of the System's NonbondedForce, checked against the structure's.
+
+    They may differ by rounding and Coulomb-constant conventions (a chamber prmtop: 3e-5
+    relative); a larger difference means the two describe different molecules.
+    """
+    nb = [f for f in system.getForces() if isinstance(f, mm.NonbondedForce)]
+    if not nb:
+        return structure_charges
+    q = np.array([nb[0].getParticleParameters(i)[0]._value for i in range(nb[0].getNumParticles())])
+    worst = float(np.max(np.abs(q - structure_charges), initial=0.0))
+    if len(q) != len(structure_charges) or worst > 1e-3:
+        raise MissingParameterError(
+            f"{source}: the System's charges differ from the parameter file's by up to {worst:.3g} e"
+        )
+    return q
 
 
 def parameter_set_from_structure(struct: parmed.Structure, source: str) -> parmed.ParameterSet:

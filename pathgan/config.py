@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from openmm_bridge.errors import PathganInputError
+from openmm_bridge.force_table import FORCE_TERMS
 from openmm_bridge.settings import Settings, at_least, non_negative, one_of, positive, within
 
 #: Hidden activations the networks know (see :func:`pathgan.model.mlp`).
@@ -22,6 +23,23 @@ ACTIVATIONS = ("sigmoid", "silu", "tanh", "leaky_relu")
 
 #: Energy terms in the order the hierarchy switches them on (the paper's order).
 TERM_ORDER = ("bonds", "angles", "dihedrals", "impropers", "1-4", "lj", "electrostatics")
+#: Terms of CHARMM and implicit-solvent systems join the loss with the term they belong beside,
+#: unless the schedule names them itself.
+JOINS_WITH = {
+    "urey_bradley": "angles",
+    "cmap": "dihedrals",
+    "lj_14": "1-4",
+    "lj_table": "lj",
+    "implicit_solvent": "electrostatics",
+}
+#: Every term a schedule may name.
+ALL_TERMS = TERM_ORDER + FORCE_TERMS
+
+
+def with_companions(terms: list[str]) -> list[str]:
+    """``terms`` plus the force terms that join with one of them (see :data:`JOINS_WITH`), in :data:`ALL_TERMS` order."""
+    chosen = set(terms) | {t for t, beside in JOINS_WITH.items() if beside in terms}
+    return [t for t in ALL_TERMS if t in chosen]
 
 
 @dataclasses.dataclass
@@ -142,15 +160,26 @@ class TrainingConfig(Settings):
 
     def check(self, where: str) -> None:
         """Energy terms known; the device usable."""
-        unknown = sorted(set(self.term_schedule) - set(TERM_ORDER)) + sorted(
-            set(self.pretrain_terms) - set(TERM_ORDER)
+        unknown = sorted(set(self.term_schedule) - set(ALL_TERMS)) + sorted(
+            set(self.pretrain_terms) - set(ALL_TERMS)
         )
         if unknown:
-            raise PathganInputError(f"{where}: unknown energy terms {unknown}; known: {list(TERM_ORDER)}")
+            raise PathganInputError(f"{where}: unknown energy terms {unknown}; known: {list(ALL_TERMS)}")
 
     def terms_at(self, epoch: int) -> list[str]:
-        """Energy terms active in adversarial epoch ``epoch`` (0-based), in :data:`TERM_ORDER`."""
-        return [t for t in TERM_ORDER if t in self.term_schedule and self.term_schedule[t] <= epoch]
+        """Energy terms active in adversarial epoch ``epoch`` (0-based), in :data:`ALL_TERMS` order.
+
+        A force term the schedule does not name joins with its companion (:data:`JOINS_WITH`).
+        """
+        schedule = dict(self.term_schedule)
+        for term, beside in JOINS_WITH.items():
+            if term not in schedule and beside in schedule:
+                schedule[term] = schedule[beside]
+        return [t for t in ALL_TERMS if t in schedule and schedule[t] <= epoch]
+
+    def pretraining_terms(self) -> list[str]:
+        """``pretrain_terms`` with the force terms that join them (:data:`JOINS_WITH`)."""
+        return with_companions(list(self.pretrain_terms))
 
 
 def paper_config() -> TrainingConfig:

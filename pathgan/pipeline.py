@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from openmm_bridge.errors import PathganInputError
 from openmm_bridge.fileio import atomic_file
 from openmm_bridge.provenance import versions
 
@@ -162,7 +163,11 @@ class Pipeline:
         from openmm_bridge.system import MolecularSystem
 
         c = self.config.system
-        MolecularSystem.from_sequence(c.sequence, caps=c.caps).save(folder)
+        try:
+            system = MolecularSystem.from_sequence(c.sequence, tuple(c.forcefield), caps=c.caps)
+        except ValueError as err:  # OpenMM: a file it cannot read, a residue no template matches
+            raise PathganInputError(f"config.system.forcefield {c.forcefield}: {err}") from err
+        system.save(folder)
 
     def _stage_smd(self, folder: Path) -> None:
         from openmm_bridge.steered_md import run_pull

@@ -18,11 +18,16 @@ Terms (each a tensor of shape (batch,)):
 
 torchmd itself adds the 1-4 pairs into its ``lj`` and ``electrostatics`` entries;
 here they are kept apart, so that each term maps onto one OpenMM force.
+
+Terms torchmd has no form for are computed from the OpenMM forces' own parameters
+(:mod:`.force_terms`), when the system has them: ``urey_bradley`` and ``cmap`` (CHARMM),
+``lj_table`` and ``lj_14`` (charmm36.xml's tabulated Lennard-Jones), ``implicit_solvent``
+(OBC2 or GBn2). :mod:`openmm_bridge.force_table` says which OpenMM force is which term; a
+system with a force none of them computes is refused when it is built.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -33,18 +38,22 @@ from torchmd.forces import ELEC_FACTOR, Forces
 from torchmd.parameters import Parameters
 
 from openmm_bridge.errors import PathganInputError
+from openmm_bridge.force_table import FORCE_TERMS, TORCHMD_TERMS
 from openmm_bridge.trajio import mdtraj_topology
 
 from . import geometry
+from .force_terms import force_terms
 from .pair_kernel import pair_energies
 from .restraint import EndToEndRestraint
+from .torsion_kernel import torsion_energy
 from .torsions import TorsionSet
 
 if TYPE_CHECKING:
     from openmm_bridge.system import MolecularSystem
 
-#: Energy terms of the potential, in the order of the paper's hierarchy.
-TERMS: tuple[str, ...] = ("bonds", "angles", "dihedrals", "impropers", "1-4", "lj", "electrostatics")
+#: Energy terms from torchmd's parameters, in the order of the paper's hierarchy, then the terms
+#: computed from the OpenMM forces (present only in systems that have those forces).
+TERMS: tuple[str, ...] = TORCHMD_TERMS + FORCE_TERMS
 
 
 def torchmd_parameters(
@@ -64,25 +73,35 @@ class TorchMDPotential(nn.Module):
     parameters
         torchmd ``Parameters`` (see :func:`torchmd_parameters`).
     terms
-        Which of :data:`TERMS` to compute (default: all).
+        Which of :data:`TERMS` to compute (default: the torchmd terms and every term of
+        ``extra_terms``).
     restraint
         Optional :class:`EndToEndRestraint`, added as the ``restraint`` term when
         ``t`` is passed to :meth:`forward`.
+    extra_terms
+        Terms computed from the OpenMM forces ({name: module}, see :func:`.force_terms.force_terms`).
     """
 
     def __init__(
         self,
         parameters: Parameters,
-        terms: Sequence[str] = TERMS,
+        terms: Sequence[str] | None = None,
         restraint: EndToEndRestraint | None = None,
         torsions: TorsionSet | None = None,
+        extra_terms: dict[str, nn.Module] | None = None,
     ) -> None:
         super().__init__()
         self.torsions = torsions
+        self.extra_terms = nn.ModuleDict(extra_terms or {})
+        available = TORCHMD_TERMS + tuple(self.extra_terms)
+        terms = available if terms is None else tuple(terms)
         unknown = [t for t in terms if t not in TERMS]
         if unknown:
             raise PathganInputError(f"unknown energy terms {unknown}; known: {list(TERMS)}")
-        self.terms = tuple(terms)
+        absent = [t for t in terms if t not in available]
+        if absent:
+            raise PathganInputError(f"this system has no {absent} terms; it has {list(available)}")
+        self.terms = terms
         self.n_atoms = int(parameters.natoms)
         self.restraint = restraint
         par = parameters
@@ -165,17 +184,19 @@ class TorchMDPotential(nn.Module):
     def from_system(
         cls,
         system: MolecularSystem,
-        terms: Sequence[str] = TERMS,
+        terms: Sequence[str] | None = None,
         restraint: EndToEndRestraint | None = None,
         dtype: torch.dtype = torch.float64,
         device: str | torch.device = "cpu",
     ) -> TorchMDPotential:
-        """The potential of a :class:`~openmm_bridge.system.MolecularSystem`.
+        """The potential of a :class:`~openmm_bridge.system.MolecularSystem`: torchmd's terms plus
+        the terms of the System's forces torchmd has no form for (CHARMM, implicit solvent).
 
         Its :attr:`torsions` are the system's backbone and side-chain torsions.
         """
         torsions = TorsionSet.from_topology(mdtraj_topology(system))
-        return cls(torchmd_parameters(system, dtype), terms, restraint, torsions).to(device)
+        extra = force_terms(system.system, dtype)
+        return cls(torchmd_parameters(system, dtype), terms, restraint, torsions, extra).to(device)
 
     def torsion_angles(self, pos: torch.Tensor) -> torch.Tensor:
         """Backbone and side-chain torsions of ``pos`` (batch, n_atoms, 3) Angstrom: (batch, n_torsions), radians.
@@ -253,6 +274,9 @@ class TorchMDPotential(nn.Module):
                 out["lj"] = lj
             if "electrostatics" in terms:
                 out["electrostatics"] = el
+        for name, term in self.extra_terms.items():
+            if name in terms:
+                out[name] = term(pos)
         if self.restraint is not None and t is not None:
             out["restraint"] = self.restraint(pos, t)
         out["total"] = torch.stack(list(out.values())).sum(0)
@@ -264,20 +288,17 @@ class TorchMDPotential(nn.Module):
         return xt.index_select(0, idx[:, to]) - xt.index_select(0, idx[:, frm])
 
     def _torsion_energy(self, xt: torch.Tensor, name: str) -> torch.Tensor:
-        idx = getattr(self, f"{name}_idx")
-        if len(idx) == 0:
-            return xt.new_zeros(xt.shape[2])
-        b1, b2, b3 = (self._bond_vectors(xt, idx, a, a + 1) for a in range(3))
-        # IUPAC sign, as torchmd and OpenMM.  The sign matters even for phases of
-        # 0 and pi: torchmd stores phases in float32 (pi rounded by 9e-8).
-        phi = geometry.dihedral_from_bonds(b1, b2, b3, dim=1)[getattr(self, f"{name}_term_of")]
-        k, phase, per = (getattr(self, f"{name}_{f}")[:, None] for f in ("k", "phase", "per"))
-        periodic = k * (1.0 + torch.cos(per * phi - phase))
-        if bool((per > 0).all()):
-            return periodic.sum(0)
-        # CHARMM harmonic impropers (periodicity 0): k (phi - phi0)^2, difference wrapped to (-pi, pi].
-        delta = torch.remainder(phi - phase + math.pi, 2 * math.pi) - math.pi
-        return torch.where(per > 0, periodic, k * delta**2).sum(0)
+        # IUPAC sign, as torchmd and OpenMM.  The sign matters even for phases of 0 and pi:
+        # torchmd stores phases in float32 (pi rounded by 9e-8).  Periodicity 0: CHARMM's
+        # harmonic impropers (see torsion_kernel).
+        return torsion_energy(
+            xt,
+            getattr(self, f"{name}_idx"),
+            getattr(self, f"{name}_term_of"),
+            getattr(self, f"{name}_k"),
+            getattr(self, f"{name}_phase"),
+            getattr(self, f"{name}_per"),
+        )
 
     def energy(self, pos: torch.Tensor, t: torch.Tensor | float | None = None) -> torch.Tensor:
         """Total energy, shape (batch,), kcal/mol."""

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import openmm as mm
 import yaml
 
 from openmm_bridge.fileio import atomic_file
+from openmm_bridge.force_table import describe_solvent
 from openmm_bridge.plots import plt, save_figure
 from openmm_bridge.provenance import versions
 from openmm_bridge.trajio import read_trajectory
@@ -66,6 +68,13 @@ def _img(path: Path, alt: str) -> str:
 
 def _load(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _solvent(system_xml: Path) -> str:
+    """What the run's System has around the molecule: vacuum or an implicit-solvent model."""
+    if not system_xml.exists():
+        return "an unknown solvent (no system.xml)"
+    return describe_solvent(mm.XmlSerializer.deserialize(system_xml.read_text()))
 
 
 def plot_profiles_together(generated: dict, refined: dict, path: Path) -> None:
@@ -127,8 +136,10 @@ def write_report(run_dir: Path, config: dict, stages: dict) -> dict[str, Any]:
         if left_out
         else "the TorchMD potential computes every force of the OpenMM System"
     )
+    solvent = _solvent(run_dir / "system" / "system.xml")
     pmf_s = umbrella.get("pmf", {})
     metrics: dict[str, Any] = {
+        "solvent": solvent,
         "heldout_replicas": ensemble.get("heldout_replicas"),
         "generated": _without_bins(ensemble.get("generated", {})),
         "baselines": {k: _without_bins(v) for k, v in ensemble.get("baselines", {}).items()},
@@ -202,7 +213,7 @@ half (the floor finite data allow). Path metrics are medians over the paths.</p>
 highest energy {_num(s["highest_energy_above_start_kcal_mol"])} kcal/mol above the start.
 Pulls: {metrics["pulls"]["replicas"]} replicas, mean final work {_num(metrics["pulls"]["final_mean_work_kcal_mol"])} kcal/mol;
 reference frames with an inverted stereocentre: {gen.get("summary", {}).get("reference_frames_with_inverted_centres", "-")}.
-System: {html.escape(str(config.get("system", {})))}, stereochemistry {html.escape(stereo)};
+System: {html.escape(str(config.get("system", {})))}, in {html.escape(solvent)}, stereochemistry {html.escape(stereo)};
 {html.escape(potential)}.</p>
 
 <h2>Structures along the path</h2>

@@ -28,10 +28,21 @@ from .config import TrainingConfig
 
 @dataclasses.dataclass
 class SystemSection(Settings):
-    """The molecule: a peptide built from its sequence (ideal helix, ACE/NME caps by default)."""
+    """The molecule: a peptide built from its sequence (ideal helix, ACE/NME caps by default).
+
+    ``forcefield``: OpenMM force-field XML files, e.g. ``[amber14-all.xml, implicit/obc2.xml]`` for
+    OBC2 implicit solvent (or ``implicit/gbn2.xml``); the potential, the pulls, the string and the
+    umbrella windows all use the System they make.
+    """
 
     sequence: str = "AAAAAAAAAA"
     caps: bool = True
+    forcefield: list[str] = dataclasses.field(default_factory=lambda: ["amber14-all.xml"])
+
+    def check(self, where: str) -> None:
+        """At least one force-field file."""
+        if not self.forcefield:
+            raise PathganInputError(f"{where}.forcefield: give at least one force-field XML file")
 
 
 @dataclasses.dataclass

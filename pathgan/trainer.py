@@ -37,7 +37,7 @@ from openmm_bridge.provenance import versions
 from openmm_bridge.system import MolecularSystem
 
 from .checkpoints import LOSSES_CSV, resume, save_checkpoint, save_model, write_losses
-from .config import TERM_ORDER, TrainingConfig
+from .config import ALL_TERMS, TrainingConfig
 from .data import ReferenceSet, random_rotations
 from .figures import plot_losses
 from .gan import GAN
@@ -57,8 +57,11 @@ def soft_cap(energy: torch.Tensor, cap: float) -> torch.Tensor:
 def energy_loss(
     energies: dict[str, torch.Tensor], terms: list[str], restraint_weight: float, cap: float
 ) -> torch.Tensor:
-    """Mean over the batch of the capped ``sum(terms) + restraint_weight * restraint``, kcal/mol."""
-    e = sum((energies[t] for t in terms), torch.zeros_like(energies["total"]))
+    """Mean over the batch of the capped ``sum(terms) + restraint_weight * restraint``, kcal/mol.
+
+    Terms the system does not have (CHARMM's or implicit solvent's in an AMBER vacuum system) add nothing.
+    """
+    e = sum((energies[t] for t in terms if t in energies), torch.zeros_like(energies["total"]))
     if restraint_weight and "restraint" in energies:
         e = e + restraint_weight * energies["restraint"]
     return soft_cap(e, cap).mean()
@@ -138,7 +141,7 @@ class Trainer:
         e_val = 0.0
         if c.use_energy and alpha > 0:
             energies = self.energy_fn(fake, t)
-            e = energy_loss(energies, c.pretrain_terms, 0.0, c.energy_cap_kcal_mol)
+            e = energy_loss(energies, c.pretraining_terms(), 0.0, c.energy_cap_kcal_mol)
             loss = loss + alpha * c.energy_weight * e
             e_val = e.item()
         self._update(loss, "pre-training loss", self.opt_pre, g.generator.parameters())
@@ -179,7 +182,7 @@ class Trainer:
                 )
                 self._update(loss_e, "loss_energy", self.opt_g, g.generator.parameters())
             out["loss_energy"] = loss_e.item()
-            for name in ("total", "restraint", *TERM_ORDER):
+            for name in ("total", "restraint", *ALL_TERMS):
                 if name in energies:
                     out[f"{name}_kcal_mol"] = energies[name].detach().mean().item()
         return out
@@ -193,7 +196,8 @@ class Trainer:
         batches = [order[k : k + c.batch_size] for k in range(0, len(order), c.batch_size)]
         pre = epoch < c.pretrain_epochs
         phase = "pretrain" if pre else "adversarial"
-        terms = [] if pre else c.terms_at(epoch - c.pretrain_epochs)
+        present = set(getattr(self.gan.potential, "terms", ALL_TERMS))
+        terms = [] if pre else [t for t in c.terms_at(epoch - c.pretrain_epochs) if t in present]
         sums: dict[str, float] = {}
         t0 = time.perf_counter()
         for b, idx in enumerate(batches):

@@ -6,8 +6,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import openmm as mm
-import openmm.unit as u
 import pytest
 
 from openmm_bridge.protocol import PullProtocol
@@ -27,19 +25,9 @@ def deca() -> MolecularSystem:
 
 def test_frames(system: MolecularSystem, seed: int, n_perturbed: int = 8, n_md: int = 15) -> np.ndarray:
     """Frames (Angstrom) of ``system``: its positions, perturbed copies and frames of a short MD run."""
-    rng = np.random.default_rng(seed)
-    x0 = system.positions_angstrom()
-    perturbed = [x0 + rng.normal(scale=s, size=x0.shape) for s in np.linspace(0.02, 0.25, n_perturbed)]
-    integrator = mm.LangevinMiddleIntegrator(300 * u.kelvin, 1 / u.picosecond, 0.001 * u.picosecond)
-    integrator.setRandomNumberSeed(seed)
-    ctx = mm.Context(system.system, integrator, mm.Platform.getPlatformByName("Reference"))
-    ctx.setPositions(system.positions)
-    ctx.setVelocitiesToTemperature(300 * u.kelvin, seed)
-    md_frames = []
-    for _ in range(n_md):
-        integrator.step(100)
-        md_frames.append(ctx.getState(getPositions=True).getPositions(asNumpy=True).value_in_unit(u.angstrom))
-    return np.array([x0, *perturbed, *md_frames], dtype=np.float64)
+    from parity import frames_of
+
+    return frames_of(system.system, system.positions, seed, n_perturbed, n_md)
 
 
 test_frames.__test__ = False  # a helper, not a test
@@ -57,9 +45,29 @@ def charmm_peptide(tmp_path_factory) -> tuple[MolecularSystem, list[str]]:
     from charmm_files import write_charmm_peptide
 
     psf, prm, pdb = write_charmm_peptide(tmp_path_factory.mktemp("charmm"))
-    with pytest.warns(UserWarning) as record:
-        system = MolecularSystem.from_charmm(psf, [prm], pdb, allow_unrepresented_forces=True)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        system = MolecularSystem.from_charmm(psf, [prm], pdb)
     return system, [str(w.message) for w in record]
+
+
+@pytest.fixture(scope="session")
+def charmm36(tmp_path_factory) -> MolecularSystem:
+    """Penta-alanine (free termini) from a PDB with OpenMM's ``charmm36.xml``: UB, CMAP, LJ table, 1-4 bonds."""
+    import openmm.app as app
+
+    from openmm_bridge.builder import build_peptide
+
+    ff = app.ForceField("charmm36.xml")
+    topology, positions = build_peptide("AAAAA", ff, caps=False)
+    pdb = tmp_path_factory.mktemp("charmm36") / "penta.pdb"
+    with open(pdb, "w") as fh:
+        app.PDBFile.writeFile(topology, positions, fh)
+    system = MolecularSystem.from_pdb(pdb, ("charmm36.xml",))
+    from openmm_bridge.forcefield_types import minimize_positions
+
+    system.positions = minimize_positions(system.system, system.positions)
+    return system
 
 
 @pytest.fixture(scope="session")

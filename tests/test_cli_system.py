@@ -62,7 +62,7 @@ def test_errors_exit_2_with_message(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
-def test_build_refuses_implicit_solvent_unless_accepted(tmp_path, capsys):
+def test_build_refuses_an_uncomputed_solvent_model_unless_accepted(tmp_path, capsys):
     argv = [
         "build",
         "--sequence",
@@ -70,10 +70,82 @@ def test_build_refuses_implicit_solvent_unless_accepted(tmp_path, capsys):
         "--no-minimize",
         "--forcefield",
         "amber14-all.xml",
-        "implicit/gbn2.xml",
+        "implicit/hct.xml",  # HCT: a CustomGBForce pathgan does not compute (it does OBC2 and GBn2)
     ]
     assert main([*argv, "--out", str(tmp_path / "gb")]) == 2
     assert "CustomGBForce" in capsys.readouterr().err and not (tmp_path / "gb").exists()
     assert main([*argv, "--out", str(tmp_path / "gb"), "--allow-unrepresented-forces", "--quiet"]) == 0
     meta = json.loads((tmp_path / "gb" / "metadata.json").read_text())
     assert meta["potential"]["accept_unrepresented_forces"] is True
+
+
+@pytest.fixture(scope="module")
+def charmm_peptide_files(tmp_path_factory):
+    """psf, prm and pdb of a CHARMM36 tri-alanine."""
+    from charmm_files import write_charmm_peptide
+
+    return write_charmm_peptide(tmp_path_factory.mktemp("charmm"), "AAA")
+
+
+def test_build_from_namd_style_charmm_files(charmm_peptide_files, tmp_path, capsys):
+    from charmm_files import write_namd_style_set
+
+    psf, prm, pdb = charmm_peptide_files
+    files = [str(f) for f in write_namd_style_set(prm)]
+    out = tmp_path / "namd"
+    argv = [
+        "build",
+        "--psf",
+        str(psf),
+        "--charmm-params",
+        *files,
+        "--coordinates",
+        str(pdb),
+        "--out",
+        str(out),
+    ]
+    assert main([*argv, "--allow-unrepresented-forces"]) == 0
+    text = capsys.readouterr().out
+    assert "types with no MASS line, accepted as NAMD does: CM" in text
+    assert "inputs      kept verbatim in" in text and "par_peptide_cmap.prm" in text
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["format"] == "pathgan-system/3" and meta["kind"] == "charmm"
+    assert sorted(p.name for p in (out / "inputs").iterdir()) == sorted(r["name"] for r in meta["inputs"])
+
+
+def test_build_from_chamber_prmtop_with_zero_box(charmm_peptide_files, tmp_path, capsys):
+    from charmm_files import write_chamber
+
+    prmtop, rst7 = write_chamber(*charmm_peptide_files, zero_box=True)
+    out = tmp_path / "chamber"
+    argv = ["build", "--prmtop", str(prmtop), "--inpcrd", str(rst7), "--out", str(out)]
+    assert main([*argv, "--allow-unrepresented-forces"]) == 0
+    text = capsys.readouterr().out
+    assert "(charmm)" in text and "box         ignored" in text and "[0.0, 0.0, 0.0] nm" in text
+
+
+def test_build_refuses_solvent_and_unreadable_files_in_one_line(tmp_path, capsys):
+    from amber_files import write_solvated_pdb
+
+    pdb = write_solvated_pdb(tmp_path)
+    argv = ["build", "--pdb", str(pdb), "--forcefield", "amber14-all.xml", "amber14/tip3p.xml"]
+    assert main([*argv, "--out", str(tmp_path / "w")]) == 2
+    err = capsys.readouterr().err
+    assert "solvated system" in err and "implicit/obc2.xml" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "w").exists()
+    (tmp_path / "x.prmtop").write_text("garbage\n")
+    (tmp_path / "x.inpcrd").write_text("garbage\n")
+    argv = ["build", "--prmtop", str(tmp_path / "x.prmtop"), "--inpcrd", str(tmp_path / "x.inpcrd")]
+    assert main([*argv, "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"{tmp_path / 'x.prmtop'}: cannot be read as an AMBER prmtop" in err
+        and len(err.strip().splitlines()) == 1
+    )
+
+
+def test_build_in_implicit_solvent_says_so(tmp_path, capsys):
+    argv = ["build", "--sequence", "AA", "--no-minimize", "--out", str(tmp_path / "gb")]
+    assert main([*argv, "--forcefield", "amber14-all.xml", "implicit/gbn2.xml"]) == 0
+    out = capsys.readouterr().out
+    assert "solvent     implicit solvent (GBn2)" in out and "accepted without" not in out

@@ -14,8 +14,27 @@ def test_paper_preset_is_the_paper():
     assert c.model.disc_hidden == [10] and c.model.template_bins == 0
     assert (c.pretrain_epochs, c.epochs, c.pretrain_lr, c.lr_g) == (5, 10, 1e-2, 1e-3)
     assert c.energy_steps == 8 and c.restraint_weight == 200.0 and c.grad_clip == 1.0
-    assert c.terms_at(0) == ["bonds", "angles", "dihedrals"]
-    assert c.terms_at(3) == list(TERM_ORDER)
+    # CHARMM's and implicit solvent's terms join beside the term they belong with
+    assert c.terms_at(0) == ["bonds", "angles", "dihedrals", "urey_bradley", "cmap"]
+    assert c.terms_at(3) == list(TERM_ORDER) + [
+        "urey_bradley",
+        "cmap",
+        "lj_table",
+        "lj_14",
+        "implicit_solvent",
+    ]
+
+
+def test_force_terms_follow_their_companion_unless_scheduled():
+    c = TrainingConfig.from_dict({"term_schedule": {"bonds": 0, "electrostatics": 2, "implicit_solvent": 5}})
+    assert c.terms_at(2) == ["bonds", "electrostatics"]  # implicit solvent scheduled on its own, later
+    assert c.terms_at(5)[-1] == "implicit_solvent"
+    assert TrainingConfig.from_dict({"pretrain_terms": ["angles"]}).pretraining_terms() == [
+        "angles",
+        "urey_bradley",
+    ]
+    with pytest.raises(PathganInputError, match=r"unknown energy terms \['cmapp'\]"):
+        TrainingConfig.from_dict({"term_schedule": {"cmapp": 0}})
 
 
 def test_presets_and_ablation():

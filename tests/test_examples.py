@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import parmed
 import pytest
 
 from openmm_bridge.system import MolecularSystem
@@ -72,15 +71,17 @@ def test_seed_string(tiny_run, tmp_path):
 
 
 def test_train_on_own_trajectories(tiny_run, tmp_path):
-    structure = parmed.load_file(
-        str(tiny_run / "system" / "parameters.prmtop"), xyz=str(tiny_run / "system" / "structure.pdb")
+    from amber_files import write_prmtop
+
+    # the user's own files: a prmtop and coordinates of the system the pulls ran on
+    write_prmtop(
+        MolecularSystem.load(tiny_run / "system").structure, tmp_path / "sys.prmtop", tmp_path / "sys.inpcrd"
     )
-    structure.save(str(tmp_path / "sys.inpcrd"), format="rst7")
     dcds = [str(tiny_run / "smd" / f"replica_00{i}" / "trajectory.dcd") for i in (0, 1)]
     out = _run(
         "train_on_own_trajectories.py",
         "--prmtop",
-        str(tiny_run / "system" / "parameters.prmtop"),
+        str(tmp_path / "sys.prmtop"),
         "--inpcrd",
         str(tmp_path / "sys.inpcrd"),
         "--dcd",

@@ -146,3 +146,23 @@ def test_killed_during_training_resumes(tmp_path):
     history = (out / "train" / "losses.csv").read_text().splitlines()[1:]
     assert [int(r.split(",")[0]) for r in history] == list(range(1, 14))  # every epoch once
     assert (out / "report.html").exists()
+
+
+def test_implicit_solvent_run_end_to_end(tmp_path):
+    """``system: forcefield: [amber14-all.xml, implicit/obc2.xml]``: every stage in OBC2, the report says so."""
+    import openmm as mm
+
+    from openmm_bridge.system import MolecularSystem
+    from pathgan.run_config import deep_merge
+
+    out = tmp_path / "obc2"
+    overrides = deep_merge(TINY_RUN, {"system": {"forcefield": ["amber14-all.xml", "implicit/obc2.xml"]}})
+    run_pipeline(out, "quick", overrides=overrides, progress=False)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["solvent"] == "implicit solvent (OBC2)"
+    assert "in implicit solvent (OBC2)" in (out / "report.html").read_text()
+    system = MolecularSystem.load(out / "system")
+    for openmm_system in (system.system, system.md_system()):  # the pulls and the string use the GB force too
+        assert any(isinstance(f, mm.CustomGBForce) for f in openmm_system.getForces())
+    header = (out / "train" / "losses.csv").read_text().splitlines()[0].split(",")
+    assert "implicit_solvent_kcal_mol" in header  # the generator's loss includes the solvation energy

@@ -40,24 +40,91 @@ def test_each_term_equals_torchmd(deca, deca_frames, potential):
     np.testing.assert_allclose(mine["1-4"], ref_14, rtol=1e-6)
 
 
-def test_energies_and_forces_agree_with_openmm(deca, deca_frames, potential):
-    ev = OpenMMEvaluator(deca.system, "Reference")
-    omm_e = ev.energies(deca_frames)
-    omm_f = ev.forces_by_group(deca_frames)
-    assert {i.label for i in ev.forces} == {
+def assert_parity_by_force(system, frames) -> set[str]:
+    """Each OpenMM force (own force group, Reference platform) against the potential's matching terms.
+
+    Energies within 2e-3 kcal/mol, forces within 1e-2 kcal/mol/A at every atom; returns the labels.
+    """
+    assert len(frames) >= 20
+    ev = OpenMMEvaluator(system.system, "Reference")
+    omm_e, omm_f = ev.energies(frames), ev.forces_by_group(frames)
+    for info in ev.forces:
+        assert info.terms, f"{info.label}: {info.note}"
+        sub = TorchMDPotential.from_system(system, terms=info.terms)
+        energies, forces = sub.energy_and_forces(torch.tensor(frames))
+        e = sum(energies[t] for t in info.terms).numpy()
+        assert np.max(np.abs(e - omm_e[info.label])) < 2e-3, info.label
+        assert np.max(np.abs(forces.numpy() - omm_f[info.label])) < 1e-2, info.label
+    total = TorchMDPotential.from_system(system).energy(torch.tensor(frames)).numpy()
+    assert np.max(np.abs(total - omm_e["total"])) < len(ev.forces) * 2e-3
+    return {info.label for info in ev.forces}
+
+
+def test_energies_and_forces_agree_with_openmm(deca, deca_frames):
+    assert assert_parity_by_force(deca, deca_frames) == {
         "HarmonicBondForce",
         "HarmonicAngleForce",
         "PeriodicTorsionForce",
         "NonbondedForce",
     }
-    for info in ev.forces:
-        sub = TorchMDPotential.from_system(deca, terms=info.terms)
-        energies, forces = sub.energy_and_forces(torch.tensor(deca_frames))
-        e = sum(energies[t] for t in info.terms).numpy()
-        assert np.max(np.abs(e - omm_e[info.label])) < 2e-3, info.label
-        assert np.max(np.abs(forces.numpy() - omm_f[info.label])) < 1e-2, info.label
-    total = potential.energy(torch.tensor(deca_frames)).numpy()
-    assert np.max(np.abs(total - omm_e["total"])) < 4 * 2e-3
+
+
+def test_charmm36_from_pdb_agrees_with_openmm(charmm36):
+    """OpenMM's charmm36.xml: Urey-Bradley inside the bond force, CMAP, tabulated LJ and 1-4 LJ bonds."""
+    frames = test_frames(charmm36, seed=5, n_perturbed=8, n_md=12)
+    labels = assert_parity_by_force(charmm36, frames)
+    assert {"CMAPTorsionForce", "CustomNonbondedForce", "CustomBondForce"} <= labels
+    pot = TorchMDPotential.from_system(charmm36)
+    e = pot(torch.tensor(frames))
+    assert (
+        e["urey_bradley"].abs().min() > 0.1 and e["cmap"].abs().min() > 0.1
+    )  # present, so a wrong one shows
+
+
+def test_charmm_psf_agrees_with_openmm(charmm_peptide):
+    """A psf + prm: Urey-Bradley in a HarmonicBondForce of its own, CMAP, harmonic impropers."""
+    system, _ = charmm_peptide
+    labels = assert_parity_by_force(system, test_frames(system, seed=3, n_md=12))
+    assert {"HarmonicBondForce#2", "CMAPTorsionForce", "CustomTorsionForce"} <= labels
+
+
+def test_mixed_14_scalings_from_a_prmtop(deca, tmp_path):
+    """A prmtop whose torsion types carry different 1-4 scalings (as GLYCAM with AMBER does)."""
+    import parmed
+
+    from openmm_bridge.errors import PathganInputError
+    from openmm_bridge.forcefield_types import _scaling_14
+    from openmm_bridge.system import MolecularSystem
+
+    struct = deca.structure.copy(parmed.Structure)
+    short = {name: f"T{k:02d}" for k, name in enumerate(sorted({a.type for a in struct.atoms}))}
+    for atom_type in {id(a.atom_type): a.atom_type for a in struct.atoms}.values():
+        atom_type.name = short[atom_type.name]
+    for atom in struct.atoms:
+        atom.type = short[atom.type]
+    changed = 0
+    for d in struct.dihedrals:  # torsions about the peptide N: no 1-4 scaling (scee = scnb = 1)
+        if not d.improper and "N" in (d.atom2.name, d.atom3.name):
+            t = d.type
+            d.type = parmed.DihedralType(
+                t.phi_k, t.per, t.phase, scee=1.0, scnb=1.0, list=struct.dihedral_types
+            )
+            struct.dihedral_types.append(d.type)
+            changed += 1
+    assert changed > 50
+    del struct.adjusts[:]  # else parmed's writer takes the scalings from the original exceptions
+    parmed.amber.AmberParm.from_structure(struct).write_parm(str(tmp_path / "mixed.prmtop"))
+    crd = parmed.amber.Rst7(natom=len(struct.atoms))
+    crd.coordinates = deca.positions_angstrom()
+    crd.write(str(tmp_path / "mixed.rst7"))
+    mixed = MolecularSystem.from_amber(tmp_path / "mixed.prmtop", tmp_path / "mixed.rst7")
+    with pytest.raises(PathganInputError, match="mixes 1-4 electrostatic scalings"):
+        _scaling_14(mixed.system)  # OpenMM applied both scalings
+    frames = test_frames(mixed, seed=2, n_perturbed=8, n_md=12)
+    assert_parity_by_force(mixed, frames)
+    one_scaling = TorchMDPotential.from_system(deca, terms=("1-4",))(torch.tensor(frames))["1-4"]
+    mine = TorchMDPotential.from_system(mixed, terms=("1-4",))(torch.tensor(frames))["1-4"]
+    assert (one_scaling - mine).abs().min() > 1.0  # the mixed scalings are really used
 
 
 def test_float32_close_to_float64(deca, deca_frames, potential):
@@ -104,8 +171,10 @@ def test_terms_subset_and_unknown(deca):
     pot = TorchMDPotential.from_system(deca, terms=("bonds", "angles"))
     assert set(pot(torch.tensor(deca.positions_angstrom()[None]))) == {"bonds", "angles", "total"}
     with pytest.raises(ValueError, match="unknown energy terms"):
+        TorchMDPotential.from_system(deca, terms=("bonds", "ryckaert"))
+    with pytest.raises(ValueError, match=r"this system has no \['cmap'\] terms"):
         TorchMDPotential.from_system(deca, terms=("bonds", "cmap"))
-    assert TERMS[0] == "bonds"
+    assert TERMS[0] == "bonds" and "implicit_solvent" in TERMS
 
 
 def test_bad_coordinates_raise_clear_errors(deca, potential):
@@ -132,22 +201,13 @@ def test_charmm_files_reproduce_openmm_charmm36(charmm_peptide):
     np.testing.assert_allclose(ours, theirs, atol=1e-3)
 
 
-def test_charmm_unsupported_terms_warned_and_others_agree(charmm_peptide):
-    system, warned = charmm_peptide
-    assert any("Urey-Bradley" in w and "CMAP" in w and "peptide.psf" in w for w in warned), warned
-    frames = test_frames(system, seed=3, n_md=12)
-    assert len(frames) >= 20
-    ev = OpenMMEvaluator(system.system, "Reference")
-    omm_e, omm_f = ev.energies(frames), ev.forces_by_group(frames)
-    unsupported = {i.label for i in ev.forces if not i.terms}
-    assert unsupported == {"HarmonicBondForce#2", "CMAPTorsionForce"}  # Urey-Bradley, CMAP
-    # Non-zero in these frames, so leaving them out is visible in the total.
-    assert all(np.abs(omm_e[label]).max() > 0.1 for label in unsupported)
-    for info in ev.forces:
-        if not info.terms:
-            continue
-        sub = TorchMDPotential.from_system(system, terms=info.terms)
-        energies, forces = sub.energy_and_forces(torch.tensor(frames))
-        e = sum(energies[t] for t in info.terms).numpy()
-        assert np.max(np.abs(e - omm_e[info.label])) < 2e-3, info.label
-        assert np.max(np.abs(forces.numpy() - omm_f[info.label])) < 1e-2, info.label
+def test_chamber_prmtop_agrees_with_openmm(tmp_path):
+    """CHARMM in AMBER format: Urey-Bradley, CMAP and the prmtop reader's own improper expression."""
+    from charmm_files import write_chamber, write_charmm_peptide
+
+    from openmm_bridge.system import MolecularSystem
+
+    prmtop, rst7 = write_chamber(*write_charmm_peptide(tmp_path, "AAAA"))
+    system = MolecularSystem.from_amber(prmtop, rst7)
+    labels = assert_parity_by_force(system, test_frames(system, seed=4, n_perturbed=8, n_md=12))
+    assert {"CMAPTorsionForce", "CustomTorsionForce"} <= labels

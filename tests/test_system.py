@@ -25,25 +25,29 @@ def _energy(system: MolecularSystem) -> float:
 def test_save_load_roundtrip(deca, tmp_path):
     out = deca.save(tmp_path / "deca")
     files = {p.name for p in out.iterdir()}
-    assert files == {"structure.pdb", "system.xml", "system_hbonds.xml", "parameters.prmtop", "metadata.json"}
+    assert files == {"structure.pdb", "system.xml", "system_hbonds.xml", "metadata.json"}  # ff14SB: bundled
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["n_atoms"] == 112 and meta["versions"]["openmm"].startswith("8.")
     assert meta["units"]["structure.pdb"] == "angstrom"
-    assert deca.structure.atoms[0].type.startswith("protein-")  # saving did not rename our types
+    assert meta["structure_from"] == {
+        "reader": "forcefield_xml",
+        "forcefield": [{"bundled": "amber14-all.xml"}],
+    }
+    assert meta["inputs"] == []
     loaded = MolecularSystem.load(out)
     assert loaded.n_atoms == deca.n_atoms
-    assert {a.type for a in loaded.structure.atoms} == {a.type for a in deca.structure.atoms}
+    assert [a.type for a in loaded.structure.atoms] == [a.type for a in deca.structure.atoms]
     np.testing.assert_allclose(loaded.positions_angstrom(), deca.positions_angstrom(), atol=1e-3)
     assert _energy(loaded) == pytest.approx(_energy(deca), abs=0.05)  # PDB keeps 3 decimals
 
 
 def test_from_amber_and_from_pdb_agree(deca, tmp_path):
+    from amber_files import write_prmtop
+
     out = deca.save(tmp_path / "deca")
-    crd = tmp_path / "deca.inpcrd"
-    s = parmed.load_file(str(out / "parameters.prmtop"))
-    s.coordinates = deca.positions_angstrom()
-    s.save(str(crd), format="rst7")
-    amber = MolecularSystem.from_amber(out / "parameters.prmtop", crd)
+    prmtop, crd = tmp_path / "deca.prmtop", tmp_path / "deca.inpcrd"
+    write_prmtop(deca.structure, prmtop, crd)
+    amber = MolecularSystem.from_amber(prmtop, crd)
     pdb = MolecularSystem.from_pdb(out / "structure.pdb", ("amber14-all.xml",))
     e_amber = OpenMMEvaluator(amber.system).energies(deca.positions_angstrom())["total"][0]
     e_ref = OpenMMEvaluator(deca.system).energies(deca.positions_angstrom())["total"][0]
@@ -52,14 +56,22 @@ def test_from_amber_and_from_pdb_agree(deca, tmp_path):
     assert _energy(pdb) == pytest.approx(_energy(MolecularSystem.load(out)), abs=1e-6)
 
 
-def test_atom_count_mismatch_names_files(deca, tmp_path):
-    out = deca.save(tmp_path / "deca")
-    crd = tmp_path / "short.inpcrd"
+def test_atom_count_mismatch_names_both_files(deca, charmm_peptide, tmp_path):
+    from amber_files import write_prmtop
+
+    prmtop, crd = tmp_path / "deca.prmtop", tmp_path / "short.inpcrd"
+    write_prmtop(deca.structure, prmtop, tmp_path / "deca.inpcrd")
     rst = parmed.amber.Rst7(natom=100)
     rst.coordinates = deca.positions_angstrom()[:100]
     rst.write(str(crd))
-    with pytest.raises(PathganInputError, match=r"short.inpcrd: 100 atoms, but .*parameters.prmtop has 112"):
-        MolecularSystem.from_amber(out / "parameters.prmtop", crd)
+    with pytest.raises(PathganInputError, match=r"short.inpcrd: 100 atoms, but .*deca.prmtop has 112"):
+        MolecularSystem.from_amber(prmtop, crd)
+    system, _ = charmm_peptide  # a psf with the coordinates of another molecule
+    psf, params = system.metadata["source"], system.metadata["parameters"]
+    with pytest.raises(
+        PathganInputError, match=rf"structure.pdb: 112 atoms, but .*peptide.psf has {system.n_atoms}"
+    ):
+        MolecularSystem.from_charmm(psf, params, deca.save(tmp_path / "d") / "structure.pdb")
 
 
 def test_missing_and_unreadable_inputs(tmp_path):
@@ -101,8 +113,8 @@ def test_pdb_without_template_names_file(tmp_path):
 def test_unsupported_terms_warned(deca):
     struct = deca.structure.copy(parmed.Structure)
     a = struct.atoms
-    struct.urey_bradleys.append(parmed.UreyBradley(a[0], a[2], type=parmed.BondType(10.0, 2.0)))
-    with pytest.warns(UserWarning, match="torchmd cannot represent these terms.*Urey-Bradley"):
+    struct.rb_torsions.append(parmed.Dihedral(a[0], a[1], a[2], a[3]))
+    with pytest.warns(UserWarning, match="torchmd cannot represent these terms.*Ryckaert-Bellemans"):
         MolecularSystem(deca.topology, deca.system, deca.positions, struct, "amber", {"source": "x"})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -117,6 +129,8 @@ def test_charmm_system_save_load_keeps_energies(charmm_peptide, tmp_path):
         system.save(tmp_path / "charmm")
         loaded = MolecularSystem.load(tmp_path / "charmm")
     assert loaded.kind == "charmm"
+    # parmed's prm writer dropped Urey-Bradley terms; the folder keeps the user's prm instead
+    assert len(loaded.structure.urey_bradleys) == len(system.structure.urey_bradleys) > 0
     xyz = system.positions_angstrom()[None]
     e0 = OpenMMEvaluator(system.system).energies(xyz)["total"]
     e1 = OpenMMEvaluator(loaded.system).energies(xyz)["total"]
@@ -127,8 +141,8 @@ def test_charmm_system_save_load_keeps_energies(charmm_peptide, tmp_path):
 
 
 def test_forces_the_potential_cannot_compute_are_refused_unless_accepted(tmp_path):
-    # implicit solvent: a CustomGBForce, which the batched potential does not compute
-    ff = ("amber14-all.xml", "implicit/gbn2.xml")
+    # HCT implicit solvent: a CustomGBForce the batched potential does not compute (it does OBC2, GBn2)
+    ff = ("amber14-all.xml", "implicit/hct.xml")
     with pytest.raises(
         UnrepresentedForceError, match=r"sequence AA: .*CustomGBForce.*--allow-unrepresented-forces"
     ):
@@ -144,12 +158,13 @@ def test_forces_the_potential_cannot_compute_are_refused_unless_accepted(tmp_pat
     assert loaded.metadata["potential"]["unrepresented_forces"] == recorded["unrepresented_forces"]
 
 
-def test_charmm_cmap_and_urey_bradley_need_acceptance(charmm_peptide, tmp_path):
+def test_charmm_cmap_and_urey_bradley_are_computed(charmm_peptide, tmp_path):
     from charmm_files import write_charmm_peptide
 
     system, _ = charmm_peptide
-    notes = system.metadata["potential"]["unrepresented_forces"]
-    assert any("CMAP" in n for n in notes) and any("Urey-Bradley" in n for n in notes)
+    assert system.metadata["potential"]["unrepresented_forces"] == []
     psf, prm, pdb = write_charmm_peptide(tmp_path, "AAA")
-    with pytest.raises(UnrepresentedForceError, match="peptide.psf: .*CMAP"):
-        MolecularSystem.from_charmm(psf, [prm], pdb)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing left out, so nothing to warn about
+        loaded = MolecularSystem.from_charmm(psf, [prm], pdb)
+    assert loaded.metadata["potential"]["unrepresented_forces"] == []

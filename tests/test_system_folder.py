@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import shlex
 import shutil
 
 import openmm.app as app
-import parmed
 import pytest
 
 from openmm_bridge.errors import PathganDataError, PathganInputError
-from openmm_bridge.system_folder import (
-    FORMAT,
-    read_system_folder,
-    rebuild_hint,
-    save_system,
-    write_prmtop,
-)
+from openmm_bridge.system_folder import FORMAT, read_system_folder, rebuild_hint, save_system
 from pathgan.cli import build_parser
 
 
@@ -45,6 +37,7 @@ def test_save_and_read_back(deca, tmp_path):
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["format"] == FORMAT and meta["n_atoms"] == deca.n_atoms
     assert sorted(p.name for p in out.iterdir()) == sorted(meta["files"])  # each listed file, no other
+    assert meta["format"] == "pathgan-system/3" and "parameters.prmtop" not in meta["files"]
     assert not list(tmp_path.glob(".*"))  # no temporary folder left beside it
     parts = read_system_folder(out)
     assert parts["kind"] == "amber" and parts["metadata"]["loaded_from"] == str(out)
@@ -57,13 +50,15 @@ def test_save_and_read_back(deca, tmp_path):
         frozenset(hbonds.getConstraintParameters(k)[:2]) for k in range(hbonds.getNumConstraints())
     }
     assert constrained == _h_bonds(deca.topology) and len(constrained) > 0
-    # the prmtop's shortened types are renamed back to the force field's full names
+    # the structure is rebuilt from the force field (bundled: recorded by name), with its full type names
     assert [a.type for a in parts["structure"].atoms] == [a.type for a in deca.structure.atoms]
+    assert parts["inputs"].records == [] and parts["metadata"]["forcefield"] == ["amber14-all.xml"]
 
 
-def test_old_format_is_refused_with_a_rebuild_command(folder):
-    _edit_metadata(folder, format="pathgan-system/1")
-    with pytest.raises(PathganInputError, match="pathgan-system/1") as err:
+@pytest.mark.parametrize("old", ["pathgan-system/1", "pathgan-system/2"])
+def test_old_format_is_refused_with_a_rebuild_command(folder, old):
+    _edit_metadata(folder, format=old)  # 2 wrote parameters back (parameters.prmtop/.psf/.prm)
+    with pytest.raises(PathganInputError, match=old) as err:
         read_system_folder(folder)
     assert f"pathgan build --sequence AAAAAAAAAA --out {folder}" in str(err.value)
 
@@ -83,7 +78,6 @@ def test_damaged_metadata_is_a_data_error(folder):
         ("structure.pdb", "structure"),
         ("system.xml", "System XML"),
         ("system_hbonds.xml", "constrained System XML"),
-        ("parameters.prmtop", "prmtop"),
     ],
 )
 def test_missing_files_are_named(folder, name, what):
@@ -127,37 +121,23 @@ def test_rebuild_hints(deca, tmp_path):
     assert args.out == str(out)
 
 
-def test_write_prmtop_keeps_the_full_type_names(deca, tmp_path):
-    full = {a.type for a in deca.structure.atoms}
-    assert any(len(t) > 4 for t in full)  # ff14SB's types (protein-CT ...) do not fit a prmtop
-    names = write_prmtop(deca.structure, tmp_path / "p.prmtop")
-    assert set(names.values()) == full
-    assert all(len(short) <= 4 for short in names)
-    assert {a.type for a in deca.structure.atoms} == full  # the structure itself is not renamed
-    written = parmed.load_file(str(tmp_path / "p.prmtop"))
-    assert [names[a.type] for a in written.atoms] == [a.type for a in deca.structure.atoms]
+def test_rebuild_hint_of_a_chamber_prmtop_says_prmtop(tmp_path):
+    chamber = {"kind": "charmm", "source": "in/x.prmtop", "coordinates": "in/x.rst7"}  # no CHARMM files
+    args = _build_args(rebuild_hint(tmp_path / "sys", chamber))
+    assert (args.prmtop, args.inpcrd, args.psf) == ("in/x.prmtop", "in/x.rst7", None)
 
 
-def test_write_prmtop_shortens_clashing_types_apart(deca, tmp_path):
-    struct = deca.structure.copy(parmed.Structure)
-    other = copy.copy(next(a.atom_type for a in struct.atoms if a.type == "protein-CT"))
-    other.name = "other-CT"  # shortens to CT as well
-    renamed = [a for a in struct.residues[2].atoms if a.type == "protein-CT"]
-    for atom in renamed:
-        atom.type, atom.atom_type = "other-CT", other
-    names = write_prmtop(struct, tmp_path / "p.prmtop")
-    assert (
-        len(names) == len({a.type for a in struct.atoms}) == len({a.type for a in deca.structure.atoms}) + 1
-    )
-    written = parmed.load_file(str(tmp_path / "p.prmtop"))
-    assert [names[a.type] for a in written.atoms] == [a.type for a in struct.atoms]
+def test_a_folder_without_its_input_copies_is_refused(deca, tmp_path):
+    from amber_files import write_prmtop
 
+    from openmm_bridge.system import MolecularSystem
 
-def test_short_type_names_never_collide(deca, tmp_path):
-    from openmm_bridge.system_folder import write_prmtop
-
-    struct = deca.structure.copy(type(deca.structure))
-    for atom in struct.atoms:  # a full name that looks like a generated short one, and a long one
-        atom.type = {"protein-C": "a-Y000", "protein-CT": "b-LONGNAME"}.get(atom.type, atom.type)
-    names = write_prmtop(struct, tmp_path / "p.prmtop")
-    assert sorted(names.values()) == sorted({a.type for a in struct.atoms})
+    prmtop, crd = tmp_path / "p.prmtop", tmp_path / "p.inpcrd"
+    write_prmtop(deca.structure, prmtop, crd)
+    out = MolecularSystem.from_amber(prmtop, crd).save(tmp_path / "amber")
+    assert sorted(p.name for p in (out / "inputs").iterdir()) == ["p.inpcrd", "p.prmtop"]
+    (out / "inputs" / "p.prmtop").unlink()
+    with pytest.raises(
+        PathganInputError, match=r"inputs/p.prmtop: input file \(a copy of .*p.prmtop\) not found"
+    ):
+        read_system_folder(out)

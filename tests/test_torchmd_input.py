@@ -22,5 +22,22 @@ def test_unsupported_terms_listed(deca):
     s = deca.structure.copy(parmed.Structure)
     assert torchmd_input.unsupported_terms(s) == []
     a = s.atoms
-    s.cmaps.append(parmed.Cmap(a[0], a[1], a[2], a[3], a[4]))
-    assert torchmd_input.unsupported_terms(s) == ["CMAP"]
+    s.cmaps.append(parmed.Cmap(a[0], a[1], a[2], a[3], a[4]))  # computed from the CMAPTorsionForce
+    assert torchmd_input.unsupported_terms(s) == []
+    s.rb_torsions.append(parmed.Dihedral(a[0], a[1], a[2], a[3]))
+    assert torchmd_input.unsupported_terms(s) == ["Ryckaert-Bellemans torsions"]
+
+
+def test_charges_come_from_the_system_and_must_agree(deca):
+    import numpy as np
+    import pytest
+
+    from openmm_bridge.errors import MissingParameterError
+
+    mol = deca.torchmd_molecule()
+    q = torchmd_input.system_charges(deca.system, mol.charge, "deca")
+    np.testing.assert_allclose(q, mol.charge, atol=1e-12)
+    wrong = mol.charge.copy()
+    wrong[3] += 0.1
+    with pytest.raises(MissingParameterError, match="deca: the System's charges differ .* by up to 0.1 e"):
+        torchmd_input.system_charges(deca.system, wrong, "deca")

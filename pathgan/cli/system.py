@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from openmm_bridge.errors import PathganInputError
+from openmm_bridge.force_table import describe_solvent
 
 from .common import add_output_options, table
 
@@ -24,22 +25,37 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
         "build",
         help="build a system folder (default: deca-alanine helix from its sequence)",
         description=(
-            "Write a pathgan system folder: structure.pdb, system.xml, parameters and metadata.json. "
-            "From a sequence (ideal alpha-helix, AMBER ff14SB, vacuum, ACE/NME caps), or from "
-            "a PDB + OpenMM force-field XML, AMBER prmtop + inpcrd, or CHARMM psf + parameters + coordinates."
+            "Write a pathgan system folder: structure.pdb, system.xml, metadata.json and inputs/, a verbatim "
+            "copy of every input file (with its sha256 and original path in metadata.json; the parameters "
+            "are read again from these copies). From a sequence (ideal alpha-helix, AMBER ff14SB, vacuum, "
+            "ACE/NME caps), or from a PDB + OpenMM force-field XML, an AMBER prmtop + inpcrd (CHARMM-in-AMBER "
+            "'chamber' prmtops too), or a CHARMM psf + topology/parameter/stream files + coordinates. "
+            "The solute only: systems with explicit water or salt ions are refused (strip them and use "
+            "implicit solvent, e.g. --forcefield amber14-all.xml implicit/obc2.xml); a periodic box is "
+            "ignored (vacuum, no cutoff) and recorded."
         ),
     )
     p.add_argument("--out", required=True, help="output folder (written atomically)")
     src = p.add_argument_group("source (one of)")
     src.add_argument("--sequence", help="one-letter sequence, e.g. AAAAAAAAAA (the default)")
     src.add_argument("--pdb", help="PDB file, with --forcefield")
-    src.add_argument("--prmtop", help="AMBER prmtop, with --inpcrd")
+    src.add_argument("--prmtop", help="AMBER prmtop (or chamber prmtop), with --inpcrd")
     src.add_argument("--psf", help="CHARMM psf, with --charmm-params and --coordinates")
     p.add_argument(
-        "--forcefield", nargs="+", default=None, help="OpenMM force-field XML files (default amber14-all.xml)"
+        "--forcefield",
+        nargs="+",
+        default=None,
+        help="OpenMM force-field XML: bundled names (amber14-all.xml, charmm36.xml, implicit/obc2.xml) or "
+        "your own files (default amber14-all.xml)",
     )
     p.add_argument("--inpcrd", help="AMBER coordinates (inpcrd/rst7)")
-    p.add_argument("--charmm-params", nargs="+", help="CHARMM parameter/topology files (prm, rtf, str)")
+    p.add_argument(
+        "--charmm-params",
+        nargs="+",
+        help="CHARMM topology, parameter and stream files together, any order (.rtf/.top, .prm/.par, .str, "
+        "e.g. top_all22_prot.rtf par_all27_prot_lipid_cmap.prm); read as NAMD reads them: Lennard-Jones "
+        "parameters of types no MASS line defines are accepted (listed in the metadata)",
+    )
     p.add_argument("--coordinates", help="CHARMM coordinates (pdb or crd)")
     p.add_argument(
         "--free-termini", action="store_true", help="charged NH3+/COO- termini instead of ACE/NME caps"
@@ -143,6 +159,12 @@ def cmd_build(args: argparse.Namespace) -> int:
         f"DSSP        {''.join(c if c != 'NA' else '-' for c in codes)}  ({n_helix}/{int(protein.sum())} residues helix)"
     )
     print(f"stereo      {stereo.summary()}")
+    for box in system.metadata.get("periodic_box", []):
+        print(f"box         ignored ({box['file']}: {box['box_lengths_nm']} nm): vacuum, no cutoff")
+    nowhere = system.metadata.get("charmm_parameters", {}).get("types_defined_nowhere", [])
+    if nowhere:
+        print(f"charmm      types with no MASS line, accepted as NAMD does: {' '.join(nowhere)}")
+    print(f"solvent     {describe_solvent(system.system)}")
     left_out = system.metadata.get("potential", {}).get("unrepresented_forces", [])
     if left_out:
         print(f"potential   accepted without (OpenMM keeps them): {'; '.join(left_out)}")
@@ -155,6 +177,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         print(
             f"note        terms torchmd cannot represent (left out of the pathgan potential): {', '.join(missing)}"
         )
+    kept = ", ".join(r["name"] for r in system.inputs.records)
+    if kept:
+        print(f"inputs      kept verbatim in {out}/inputs/: {kept}")
     print(f"wrote       {out}/")
     return 0
 
