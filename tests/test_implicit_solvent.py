@@ -221,3 +221,12 @@ def test_refusals():
     with pytest.raises(ValueError):
         module(torch.zeros(1, 4, 3))
     assert {"charge", "offset_radius", "scaled_radius", "radius"} <= set(module.state_dict())
+
+
+def test_a_batch_larger_than_a_chunk_equals_its_parts(peptide):
+    module = GeneralizedBorn.from_force(peptide.forces["obc2"])
+    module.chunk = 4
+    frames = torch.tensor(peptide.frames)
+    whole = module(frames)
+    parts = torch.cat([module(frames[k : k + 1]) for k in range(len(frames))])
+    torch.testing.assert_close(whole, parts, rtol=1e-12, atol=1e-10)
