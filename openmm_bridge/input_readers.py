@@ -153,8 +153,34 @@ class SystemParts(NamedTuple):
     inputs: InputFiles
 
 
-def read_amber_files(prmtop: str | os.PathLike, inpcrd: str | os.PathLike) -> SystemParts:
-    """A system from an AMBER prmtop (chamber too) and inpcrd/rst7 (see ``MolecularSystem.from_amber``)."""
+#: Implicit-solvent models a prmtop's System can be made with (OpenMM's createSystem argument).
+PRMTOP_IMPLICIT_SOLVENTS = {"OBC2": app.OBC2, "GBn2": app.GBn2}
+
+
+def _implicit_solvent(name: str | None, struct: parmed.Structure, prmtop: Any) -> dict[str, Any]:
+    """createSystem's ``implicitSolvent`` argument for ``name`` (None: vacuum), checked against the radii."""
+    if name is None:
+        return {}
+    if name not in PRMTOP_IMPLICIT_SOLVENTS:
+        raise PathganInputError(
+            f"implicit solvent {name!r}: pathgan computes {sorted(PRMTOP_IMPLICIT_SOLVENTS)} (OpenMM's names)"
+        )
+    if not any(a.solvent_radius for a in struct.atoms):
+        raise PathganInputError(
+            f"{prmtop}: its GB radii (RADII) are all zero, so {name} would have no meaning; set them "
+            "(tleap: set default PBRadii mbondi2 (OBC2) or mbondi3 (GBn2); parmed: changeRadii)"
+        )
+    return {"implicitSolvent": PRMTOP_IMPLICIT_SOLVENTS[name]}
+
+
+def read_amber_files(
+    prmtop: str | os.PathLike, inpcrd: str | os.PathLike, implicit_solvent: str | None = None
+) -> SystemParts:
+    """A system from an AMBER prmtop (chamber too) and inpcrd/rst7 (see ``MolecularSystem.from_amber``).
+
+    ``implicit_solvent``: ``"OBC2"`` (OpenMM then writes its native ``GBSAOBCForce``) or ``"GBn2"``,
+    with the prmtop's own GB radii; None: vacuum.
+    """
     inputs = InputFiles()
     recipe = {"reader": "prmtop", "prmtop": inputs.add(prmtop, "prmtop", "prmtop")}
     inputs.add(inpcrd, "coordinates", "coordinate file")
@@ -163,7 +189,7 @@ def read_amber_files(prmtop: str | os.PathLike, inpcrd: str | os.PathLike) -> Sy
     refuse_solvent(top.topology, prmtop)
     crd = read_or_fail(inpcrd, "AMBER coordinates (inpcrd/rst7)", app.AmberInpcrdFile)
     check_atom_counts(inpcrd, len(crd.positions), prmtop, top.topology.getNumAtoms())
-    system, hbonds = create_systems(top)
+    system, hbonds = create_systems(top, **_implicit_solvent(implicit_solvent, struct, prmtop))
     boxes = [vacuum_topology(top.topology, prmtop, zero_box)]
     boxes.append(box_note(crd.boxVectors, inpcrd) if crd.boxVectors is not None else None)
     chamber = isinstance(struct, parmed.amber.ChamberParm)
@@ -174,6 +200,8 @@ def read_amber_files(prmtop: str | os.PathLike, inpcrd: str | os.PathLike) -> Sy
         "inputs": inputs.records,
     }
     meta["prmtop_format"] = "chamber (CHARMM force field in AMBER format)" if chamber else "amber"
+    if implicit_solvent:
+        meta["implicit_solvent"] = implicit_solvent
     if any(boxes):
         meta["periodic_box"] = [b for b in boxes if b]
     kind = "charmm" if chamber else "amber"

@@ -240,14 +240,18 @@ class MolecularSystem:
         allow_d_residues: bool = False,
         allow_cis_peptides: bool = False,
         allow_unrepresented_forces: bool = False,
+        implicit_solvent: str | None = None,
     ) -> MolecularSystem:
         """A system from an AMBER prmtop and inpcrd (or rst7) files (``allow_*``: see :meth:`from_pdb`).
+
+        ``implicit_solvent``: ``"OBC2"`` (OpenMM's native ``GBSAOBCForce``) or ``"GBn2"``, with the
+        prmtop's GB radii, as ``AmberPrmtopFile.createSystem(implicitSolvent=...)`` makes them.
 
         CHARMM-in-AMBER ("chamber") prmtops load as ``kind="charmm"``. The solute only: water
         and salt ions are refused. A periodic box in either file is ignored (vacuum, no cutoff),
         a box of size zero included, and noted in ``metadata["periodic_box"]``.
         """
-        parts = read_amber_files(prmtop, inpcrd)
+        parts = read_amber_files(prmtop, inpcrd, implicit_solvent)
         parts.metadata.update(accepted(allow_d_residues, allow_cis_peptides))
         parts.metadata.update(accepted_forces(allow_unrepresented_forces))
         return cls(*parts)

@@ -21,9 +21,16 @@ _WATER_FF = ("amber14-all.xml", "amber14/tip3p.xml")
 
 
 def write_prmtop(
-    struct: parmed.Structure, prmtop: Path, inpcrd: Path, box: list[float] | None = None
+    struct: parmed.Structure,
+    prmtop: Path,
+    inpcrd: Path,
+    box: list[float] | None = None,
+    radii: str | None = None,
 ) -> None:
-    """Write a copy of ``struct`` as a prmtop and an rst7 (its coordinates), types shortened to prmtop's 4 characters."""
+    """Write a copy of ``struct`` as a prmtop and an rst7 (its coordinates), types shortened to prmtop's 4 characters.
+
+    ``radii``: a GB radius set to write (``"mbondi2"``, ``"mbondi3"``, parmed's ``changeRadii``); None: zeros.
+    """
     struct = struct.copy(parmed.Structure)
     for atype in {id(a.atom_type): a.atom_type for a in struct.atoms}.values():
         atype.name = atype.name.split("-")[-1]  # ff14SB's protein-CT: 4 characters at most in a prmtop
@@ -32,14 +39,24 @@ def write_prmtop(
     struct.box = box
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parmed.amber.AmberParm.from_structure(struct).write_parm(str(prmtop))
+        parm = parmed.amber.AmberParm.from_structure(struct)
+        if radii is not None:
+            from parmed.tools import changeRadii
+
+            changeRadii(parm, radii).execute()
+        parm.write_parm(str(prmtop))
         struct.save(str(inpcrd), format="rst7", overwrite=True)
 
 
 def write_amber_peptide(
-    folder: Path, sequence: str = "AAA", box_angstrom: float | None = None, stem: str = "peptide"
+    folder: Path,
+    sequence: str = "AAA",
+    box_angstrom: float | None = None,
+    stem: str = "peptide",
+    radii: str | None = None,
 ) -> tuple[Path, Path]:
-    """``<stem>.prmtop`` and ``<stem>.inpcrd`` of a capped peptide (ff14SB), in a cubic box if asked."""
+    """``<stem>.prmtop`` and ``<stem>.inpcrd`` of a capped peptide (ff14SB), in a cubic box if asked,
+    with a GB radius set if asked (see :func:`write_prmtop`)."""
     folder.mkdir(parents=True, exist_ok=True)
     ff = app.ForceField(*_FF)
     topology, positions = build_peptide(sequence, ff, caps=True)
@@ -47,7 +64,7 @@ def write_amber_peptide(
     struct = structure_from_forcefield(ff, topology, system, positions)
     box = None if box_angstrom is None else [box_angstrom] * 3 + [90.0] * 3
     prmtop, inpcrd = folder / f"{stem}.prmtop", folder / f"{stem}.inpcrd"
-    write_prmtop(struct, prmtop, inpcrd, box)
+    write_prmtop(struct, prmtop, inpcrd, box, radii)
     return prmtop, inpcrd
 
 

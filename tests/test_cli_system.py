@@ -149,3 +149,15 @@ def test_build_in_implicit_solvent_says_so(tmp_path, capsys):
     assert main([*argv, "--forcefield", "amber14-all.xml", "implicit/gbn2.xml"]) == 0
     out = capsys.readouterr().out
     assert "solvent     implicit solvent (GBn2)" in out and "accepted without" not in out
+
+
+def test_build_prmtop_in_implicit_solvent(tmp_path, capsys):
+    from amber_files import write_amber_peptide
+
+    prmtop, inpcrd = write_amber_peptide(tmp_path, "AA", radii="mbondi2")
+    argv = ["build", "--prmtop", str(prmtop), "--inpcrd", str(inpcrd), "--out", str(tmp_path / "s")]
+    assert main([*argv, "--implicit-solvent", "OBC2"]) == 0
+    assert "solvent     implicit solvent (OBC2)" in capsys.readouterr().out
+    bad = ["build", "--sequence", "AA", "--implicit-solvent", "OBC2", "--out", str(tmp_path / "x")]
+    assert main(bad) == 2
+    assert "--implicit-solvent goes with --prmtop" in capsys.readouterr().err

@@ -211,3 +211,20 @@ def test_chamber_prmtop_agrees_with_openmm(tmp_path):
     system = MolecularSystem.from_amber(prmtop, rst7)
     labels = assert_parity_by_force(system, test_frames(system, seed=4, n_perturbed=8, n_md=12))
     assert {"CMAPTorsionForce", "CustomTorsionForce"} <= labels
+
+
+def test_prmtop_in_obc2_agrees_with_openmm(tmp_path):
+    """A prmtop asked for OBC2: OpenMM's native GBSAOBCForce (surface term included), with the prmtop's radii."""
+    import openmm as mm
+    from amber_files import write_amber_peptide
+
+    from openmm_bridge.forcefield_types import minimize_positions
+    from openmm_bridge.system import MolecularSystem
+
+    prmtop, inpcrd = write_amber_peptide(tmp_path, "AKDA", radii="mbondi2")  # charged side chains
+    system = MolecularSystem.from_amber(prmtop, inpcrd, implicit_solvent="OBC2")
+    system.positions = minimize_positions(system.system, system.positions)  # the built side chains clash
+    assert any(isinstance(f, mm.GBSAOBCForce) for f in system.system.getForces())
+    assert system.metadata["implicit_solvent"] == "OBC2"
+    labels = assert_parity_by_force(system, test_frames(system, seed=6, n_perturbed=8, n_md=12))
+    assert "GBSAOBCForce" in labels

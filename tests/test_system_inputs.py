@@ -276,3 +276,15 @@ def test_a_system_without_input_files_is_not_saved(deca, tmp_path):
     with pytest.raises(PathganInputError, match="no record of the files its parameters come from"):
         bare.save(tmp_path / "bare")
     assert not (tmp_path / "bare").exists()
+
+
+def test_prmtop_implicit_solvent_needs_radii_and_a_known_model(tmp_path):
+    from amber_files import write_amber_peptide
+
+    from openmm_bridge.errors import PathganInputError
+
+    prmtop, inpcrd = write_amber_peptide(tmp_path, "AA")  # parmed writes zero GB radii
+    with pytest.raises(PathganInputError, match=r"peptide.prmtop: its GB radii \(RADII\) are all zero"):
+        MolecularSystem.from_amber(prmtop, inpcrd, implicit_solvent="OBC2")
+    with pytest.raises(PathganInputError, match="implicit solvent 'HCT': pathgan computes"):
+        MolecularSystem.from_amber(prmtop, inpcrd, implicit_solvent="HCT")

@@ -50,6 +50,12 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--inpcrd", help="AMBER coordinates (inpcrd/rst7)")
     p.add_argument(
+        "--implicit-solvent",
+        choices=("OBC2", "GBn2"),
+        help="with --prmtop: OpenMM's implicit solvent with the prmtop's GB radii (default: vacuum); "
+        "with --sequence/--pdb give the XML instead (--forcefield amber14-all.xml implicit/obc2.xml)",
+    )
+    p.add_argument(
         "--charmm-params",
         nargs="+",
         help="CHARMM topology, parameter and stream files together, any order (.rtf/.top, .prm/.par, .str, "
@@ -111,6 +117,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     sources = [s for s in (args.sequence, args.pdb, args.prmtop, args.psf) if s]
     if len(sources) > 1:
         raise PathganInputError("give one source: --sequence, --pdb, --prmtop or --psf")
+    if args.implicit_solvent and not args.prmtop:
+        raise PathganInputError(
+            "--implicit-solvent goes with --prmtop; for --sequence/--pdb add the solvent's XML to "
+            "--forcefield (e.g. amber14-all.xml implicit/obc2.xml)"
+        )
     ff = tuple(args.forcefield) if args.forcefield else DEFAULT_FORCEFIELD
     accept = {"allow_d_residues": args.allow_d_residues, "allow_cis_peptides": args.allow_cis_peptides}
     forces = {"allow_unrepresented_forces": args.allow_unrepresented_forces}
@@ -121,7 +132,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         elif args.prmtop:
             if not args.inpcrd:
                 raise PathganInputError("--prmtop needs --inpcrd")
-            system = MolecularSystem.from_amber(args.prmtop, args.inpcrd, **accept, **forces)
+            system = MolecularSystem.from_amber(
+                args.prmtop, args.inpcrd, **accept, **forces, implicit_solvent=args.implicit_solvent
+            )
         elif args.psf:
             if not (args.charmm_params and args.coordinates):
                 raise PathganInputError("--psf needs --charmm-params and --coordinates")
