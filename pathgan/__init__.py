@@ -14,6 +14,7 @@ from openmm_bridge.lazy import lazy_exports
 _EXPORTS = {
     "TorchMDPotential": "potential",
     "EndToEndRestraint": "restraint",
+    "CoordinateRestraint": "coordinate_restraint",
     "TorsionSet": "torsions",
     "TrainingConfig": "config",
     "ReferenceSet": "data",

@@ -1,8 +1,9 @@
-"""``pathgan run``: from a sequence to a report, in stages that are skipped when nothing changed.
+"""``pathgan run``: from a molecule to a report, in stages that are skipped when nothing changed.
 
 Stages, each writing under ``DIR``::
 
-    system/    build the peptide (ideal helix, minimised)
+    system/    the system folder: a peptide built from its sequence (ideal helix, minimised), or
+               made from a PDB, AMBER or CHARMM files, or a copy of a system folder
     smd/       reference steered MD (Dask replicas)           resumes a killed run
     pmf/       Jarzynski PMF of the pulls
     train/     the cGAN                                        resumes from its checkpoint
@@ -12,7 +13,8 @@ Stages, each writing under ``DIR``::
     pathcv/    umbrella windows along the refined path (openmm-torch), MBAR
     report.html, metrics.json
 
-Each stage's key is a hash of its own settings and of the keys of the stages it reads;
+Each stage's key is a hash of its own settings and of the keys of the stages it reads (the
+system's input files by their sha256, so an edited file redoes the run and a moved one does not);
 ``DIR/stages.json`` records the key of every finished stage. A stage whose key is
 unchanged and whose outputs exist is skipped; one whose key changed is redone from
 scratch (its folder is replaced), and so is everything downstream.
@@ -33,11 +35,13 @@ from typing import Any
 import yaml
 
 from openmm_bridge.errors import PathganInputError
-from openmm_bridge.fileio import atomic_file
+from openmm_bridge.fileio import atomic_directory, atomic_file
+from openmm_bridge.input_files import sha256_hex
 from openmm_bridge.provenance import versions
 
 from .relax import DEFAULT_RELAX
 from .run_config import RunConfig, resolve_config
+from .run_system import FILE_SETTINGS, SystemSection
 
 log = logging.getLogger("pathgan")
 
@@ -77,13 +81,49 @@ def _code_version(stage: str) -> dict[str, Any]:
     if stage == "system":
         from openmm_bridge.builder import BUILDER_VERSION
         from openmm_bridge.stereochemistry import CHECKER
+        from openmm_bridge.system_folder import FORMAT
 
-        return {"builder": BUILDER_VERSION, "stereochemistry": CHECKER}
+        # a new folder format is refused when read: redo the folder rather than fail downstream
+        return {"builder": BUILDER_VERSION, "stereochemistry": CHECKER, "folder": FORMAT}
     return {}
 
 
 def _key(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _file_content(path: str, setting: str) -> dict[str, str]:
+    """What of an input file goes into a key: its sha256 and suffix (how it is read), not its path."""
+    p = Path(path)
+    if not p.is_file():
+        raise PathganInputError(f"config.system.{setting}: {p.absolute()} not found")
+    return {"sha256": sha256_hex(p.read_bytes()), "suffix": p.suffix.lower()}
+
+
+def system_key_settings(system: SystemSection) -> dict[str, Any]:
+    """The system stage's settings as its key holds them: input files by content, not by path.
+
+    Settings at their defaults that the key did not have before other sources existed (the unused
+    sources, the ``allow_*`` flags when false) are left out, so a sequence's key is what it was.
+    """
+    settings = {
+        k: v
+        for k, v in system.to_dict().items()
+        if v is not None and not (k.startswith("allow_") and v is False)
+    }
+    files = system.files()
+    for name in FILE_SETTINGS:
+        if name in files:
+            settings[name] = _file_content(files[name], name)
+    if "charmm_params" in files:
+        settings["charmm_params"] = [_file_content(f, "charmm_params") for f in files["charmm_params"]]
+    if "forcefield" in files:  # the user's own files by content, OpenMM's bundled ones by name
+        settings["forcefield"] = [
+            _file_content(f, "forcefield") if f in files["forcefield"] else f for f in system.forcefield
+        ]
+    if "folder" in files:
+        settings["folder"] = {Path(f).name: _file_content(f, "folder") for f in files["folder"]}
+    return settings
 
 
 class Pipeline:
@@ -109,6 +149,8 @@ class Pipeline:
                 if section
                 else {}
             )
+            if stage == "system":  # its input files by content: an edit redoes the run, a move does not
+                settings = system_key_settings(self.config.system)
             payload = {
                 "stage": stage,
                 "code": _code_version(stage),
@@ -160,13 +202,43 @@ class Pipeline:
             return MolecularSystem.load(self.out / "system")
 
     def _stage_system(self, folder: Path) -> None:
-        from openmm_bridge.system import MolecularSystem
+        from openmm_bridge.system import MolecularSystem, StereochemistryWarning
 
         c = self.config.system
-        try:
-            system = MolecularSystem.from_sequence(c.sequence, tuple(c.forcefield), caps=c.caps)
-        except ValueError as err:  # OpenMM: a file it cannot read, a residue no template matches
-            raise PathganInputError(f"config.system.forcefield {c.forcefield}: {err}") from err
+        source = c.source
+        if source == "folder":  # checked by reading it, then copied as it is
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                MolecularSystem.load(c.folder)
+            with atomic_directory(folder) as tmp:
+                shutil.copytree(c.folder, tmp, dirs_exist_ok=True)
+            return
+        accept = {"allow_d_residues": c.allow_d_residues, "allow_cis_peptides": c.allow_cis_peptides}
+        forces = {"allow_unrepresented_forces": c.allow_unrepresented_forces}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StereochemistryWarning)  # refused below, naming the settings
+            try:
+                if source == "sequence":
+                    system = MolecularSystem.from_sequence(
+                        c.sequence, tuple(c.forcefield), caps=c.caps, **forces
+                    )
+                elif source == "pdb":
+                    system = MolecularSystem.from_pdb(c.pdb, tuple(c.forcefield), **accept, **forces)
+                elif source == "prmtop":
+                    system = MolecularSystem.from_amber(c.prmtop, c.inpcrd, **accept, **forces)
+                else:
+                    system = MolecularSystem.from_charmm(
+                        c.psf, c.charmm_params, c.coordinates, **accept, **forces
+                    )
+            except ValueError as err:  # OpenMM: a file it cannot read, a residue no template matches
+                what = f"forcefield {c.forcefield}" if c.forcefield else f"{source} {getattr(c, source)}"
+                raise PathganInputError(f"config.system.{what}: {err}") from err
+        stereo = system.stereochemistry
+        if not stereo.passed:  # a folder that fails the check cannot be read by the next stages
+            raise PathganInputError(
+                f"config.system: {system.source}: stereochemistry check {stereo.summary()}. If the structure "
+                "has them on purpose, set allow_d_residues and/or allow_cis_peptides: true"
+            )
         system.save(folder)
 
     def _stage_smd(self, folder: Path) -> None:

@@ -18,6 +18,8 @@ from openmm_bridge.plots import plt, save_figure
 from openmm_bridge.provenance import versions
 from openmm_bridge.trajio import read_trajectory
 
+from .run_system import system_title
+
 #: Headline metrics: (key in compare's summary, label with unit, format).
 HEADLINE = [
     ("t0_helix_fraction", "t=0 DSSP helix fraction", "{:.2f}"),
@@ -195,7 +197,7 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 .missing {{ color: #a00; }}
 </style></head>
 <body data-images-loaded="0" data-images-total="0" data-empty-elements="-1">
-<h1>pathgan: {html.escape(config["system"]["sequence"])}, preset {html.escape(config.get("preset", ""))}</h1>
+<h1>pathgan: {html.escape(system_title(config["system"]))}, preset {html.escape(config.get("preset", ""))}</h1>
 <p>Reference steered MD, the cGAN's generated path, its string-method refinement and the comparison with the
 reference pulls. Energies in kcal/mol, distances in Angstrom.</p>
 

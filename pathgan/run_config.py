@@ -1,10 +1,11 @@
 """The configuration of ``pathgan run``: its sections, the presets, and the checks across sections.
 
-Each section of the YAML is a :class:`~openmm_bridge.settings.Settings` (unknown keys, wrong
-types and impossible values are refused with the setting named); ``smd`` takes any setting of
-the pull protocol, ``train`` any of the training configuration, ``refine`` any of the string
-method, ``pathcv`` any of the path-CV protocol. :meth:`RunConfig.check` adds what no section
-can check alone (strides against the pulls' frames, path frames against string images, ...).
+``system`` takes one source: a sequence, a PDB file, AMBER or CHARMM files, or a system folder
+(:class:`SystemSection`). Each section of the YAML is a :class:`~openmm_bridge.settings.Settings`
+(unknown keys, wrong types and impossible values are refused with the setting named); ``smd``
+takes any setting of the pull protocol, ``train`` any of the training configuration, ``refine``
+any of the string method, ``pathcv`` any of the path-CV protocol. :meth:`RunConfig.check` adds
+what no section can check alone (strides against the pulls' frames, path frames against string images, ...).
 """
 
 from __future__ import annotations
@@ -24,25 +25,32 @@ from openmm_bridge.settings import Settings, at_least, non_negative, positive
 from openmm_bridge.string_method import StringConfig
 
 from .config import TrainingConfig
+from .run_system import ONLY_WITH, SOURCES, SystemSection, resolve_system_paths
 
 
-@dataclasses.dataclass
-class SystemSection(Settings):
-    """The molecule: a peptide built from its sequence (ideal helix, ACE/NME caps by default).
+def _merge_layer(data: dict[str, Any], layer: dict[str, Any], base: Path) -> dict[str, Any]:
+    """``data`` updated by one layer; a layer that names a source replaces the source before it.
 
-    ``forcefield``: OpenMM force-field XML files, e.g. ``[amber14-all.xml, implicit/obc2.xml]`` for
-    OBC2 implicit solvent (or ``implicit/gbn2.xml``); the potential, the pulls, the string and the
-    umbrella windows all use the System they make.
+    The settings of the earlier source that do not go with the new one are dropped (a YAML file's
+    ``pdb`` replaces the preset's ``sequence`` and ``caps``, an override's ``prmtop`` the YAML's ``pdb``
+    and ``forcefield``); two sources in one layer are left for :meth:`SystemSection.check` to refuse.
     """
-
-    sequence: str = "AAAAAAAAAA"
-    caps: bool = True
-    forcefield: list[str] = dataclasses.field(default_factory=lambda: ["amber14-all.xml"])
-
-    def check(self, where: str) -> None:
-        """At least one force-field file."""
-        if not self.forcefield:
-            raise PathganInputError(f"{where}.forcefield: give at least one force-field XML file")
+    system = layer.get("system")
+    if isinstance(system, dict):
+        system = resolve_system_paths(system, base)
+        named = [s for s in SOURCES if system.get(s) is not None]
+        if named and isinstance(data.get("system"), dict):
+            data = {
+                **data,
+                "system": {
+                    k: v
+                    for k, v in data["system"].items()
+                    if (k not in SOURCES or k in named)
+                    and (k not in ONLY_WITH or any(s in ONLY_WITH[k] for s in named))
+                },
+            }
+        layer = {**layer, "system": system}
+    return deep_merge(data, layer)
 
 
 @dataclasses.dataclass
@@ -200,7 +208,12 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 def resolve_config(
     preset: str = "quick", config_file: str | os.PathLike | None = None, overrides: dict | None = None
 ) -> RunConfig:
-    """The preset, updated by a YAML file and then by ``overrides``, checked before any work."""
+    """The preset, updated by a YAML file and then by ``overrides``, checked before any work.
+
+    Paths of the ``system`` section are made absolute: those of the YAML file against its folder,
+    those of ``overrides`` against the current directory. A ``system`` source (``sequence``, ``pdb``,
+    ``prmtop``, ``psf``, ``folder``) replaces the one of the layer before (see :func:`_merge_layer`).
+    """
     if preset not in PRESETS:
         raise PathganInputError(f"unknown preset {preset!r}; known: {sorted(PRESETS)}")
     data = copy.deepcopy(PRESETS[preset])
@@ -211,9 +224,9 @@ def resolve_config(
             raise PathganInputError(f"{config_file}: cannot read the configuration ({err})") from err
         if not isinstance(loaded, dict):
             raise PathganInputError(f"{config_file}: expected a mapping of sections")
-        data = deep_merge(data, loaded)
+        data = _merge_layer(data, loaded, Path(config_file).absolute().parent)
     if overrides:
-        data = deep_merge(data, overrides)
+        data = _merge_layer(data, overrides, Path.cwd())
     data["preset"] = preset
     data.setdefault("train", {}).setdefault("seed", data.get("seed", 0))
     return RunConfig.from_dict(data, "config")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import yaml
 from conftest import TINY_RUN
 
@@ -119,6 +120,10 @@ def test_stage_keys_change_with_the_builder_version(tmp_path, monkeypatch):
     monkeypatch.setattr(builder, "BUILDER_VERSION", builder.BUILDER_VERSION + 1)
     after = Pipeline(tmp_path, cfg, progress=False)
     assert all(after.key(s) != keys[s] for s in STAGES)  # every stage reads the system, directly or not
+    from openmm_bridge import system_folder
+
+    monkeypatch.setattr(system_folder, "FORMAT", "pathgan-system/99")  # a folder format the run cannot read
+    assert Pipeline(tmp_path, cfg, progress=False).key("system") != after.key("system")
 
 
 def test_killed_during_training_resumes(tmp_path):
@@ -166,3 +171,188 @@ def test_implicit_solvent_run_end_to_end(tmp_path):
         assert any(isinstance(f, mm.CustomGBForce) for f in openmm_system.getForces())
     header = (out / "train" / "losses.csv").read_text().splitlines()[0].split(",")
     assert "implicit_solvent_kcal_mol" in header  # the generator's loss includes the solvation energy
+
+
+# ---------------------------------------------------------------------- the system's sources
+def _write_pdb(system, path):
+    """``system``'s structure as a PDB file."""
+    import openmm.app as app
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        app.PDBFile.writeFile(system.topology, system.positions, fh)
+    return path
+
+
+def test_a_run_from_a_pdb_file(deca, tmp_path):
+    """``system: {pdb: ...}``: every stage runs on the system made from the file, which is kept verbatim."""
+    from openmm_bridge.system import MolecularSystem
+    from pathgan.run_config import deep_merge
+
+    pdb = _write_pdb(deca, tmp_path / "in" / "deca.pdb")
+    out = tmp_path / "run"
+    pipe = run_pipeline(
+        out, "quick", overrides=deep_merge(TINY_RUN, {"system": {"pdb": str(pdb)}}), progress=False
+    )
+    assert pipe.ran == list(STAGES)
+    system = MolecularSystem.load(out / "system")
+    assert system.n_atoms == deca.n_atoms and system.metadata["source"] == str(pdb)
+    assert [r["role"] for r in system.inputs.records] == ["pdb"]
+    assert (out / "system" / "inputs" / "deca.pdb").read_bytes() == pdb.read_bytes()
+    assert yaml.safe_load((out / "config.yaml").read_text())["system"]["pdb"] == str(pdb)
+    assert json.loads((out / "metrics.json").read_text())["pulls"]["replicas"] == 4
+
+
+def _system_stage(tmp_path, system: dict) -> Pipeline:
+    """A pipeline of the tiny settings with this ``system`` section that has run its system stage only."""
+    from pathgan.run_config import deep_merge
+
+    pipe = Pipeline(
+        tmp_path / "run", resolve_config("quick", overrides=deep_merge(TINY_RUN, {"system": system}))
+    )
+    pipe._stage_system(pipe.out / "system")
+    return pipe
+
+
+def test_system_stage_from_amber_files(tmp_path):
+    from amber_files import write_amber_peptide
+
+    from openmm_bridge.system import MolecularSystem
+
+    prmtop, inpcrd = write_amber_peptide(tmp_path / "in", "AAA")
+    pipe = _system_stage(tmp_path, {"prmtop": str(prmtop), "inpcrd": str(inpcrd), "allow_cis_peptides": True})
+    system = MolecularSystem.load(pipe.out / "system")
+    assert system.kind == "amber" and system.metadata["source"] == str(prmtop)
+    assert [r["role"] for r in system.inputs.records] == ["prmtop", "coordinates"]
+    assert system.stereochemistry.accepted == {"d_residues": False, "cis_peptides": True}  # passed on
+    assert len([a for a in system.topology.atoms() if a.name == "CA"]) == 3
+
+
+def test_system_stage_from_charmm_files(tmp_path):
+    from charmm_files import write_charmm_peptide
+
+    from openmm_bridge.system import MolecularSystem
+
+    psf, prm, pdb = write_charmm_peptide(tmp_path / "in")
+    pipe = _system_stage(tmp_path, {"psf": str(psf), "charmm_params": [str(prm)], "coordinates": str(pdb)})
+    system = MolecularSystem.load(pipe.out / "system")
+    assert system.kind == "charmm" and system.end_to_end_atoms()
+    assert sorted(r["name"] for r in system.inputs.records) == ["peptide.pdb", "peptide.prm", "peptide.psf"]
+
+
+def test_system_stage_from_a_system_folder(deca_dir, tmp_path):
+    pipe = _system_stage(tmp_path, {"folder": str(deca_dir)})
+    copied = sorted(p.relative_to(pipe.out / "system") for p in (pipe.out / "system").rglob("*"))
+    assert copied == sorted(p.relative_to(deca_dir) for p in deca_dir.rglob("*"))
+    for name in ("metadata.json", "system.xml", "structure.pdb"):
+        assert (pipe.out / "system" / name).read_bytes() == (deca_dir / name).read_bytes()
+    pipe._system()  # the next stages read it
+
+
+def test_a_mirrored_pdb_is_refused_unless_its_d_residues_are_accepted(deca, tmp_path):
+    """A structure whose stereocentres are all inverted (its mirror image) stops the run with the setting to use."""
+    import openmm.unit as u
+
+    from openmm_bridge.errors import PathganInputError
+
+    mirror = deca.positions_angstrom() * [-1.0, 1.0, 1.0]
+    deca_mirror = type("Mirror", (), {"topology": deca.topology, "positions": mirror * u.angstrom})
+    pdb = _write_pdb(deca_mirror, tmp_path / "in" / "mirror.pdb")
+    with pytest.raises(PathganInputError, match="set allow_d_residues and/or allow_cis_peptides: true"):
+        _system_stage(tmp_path, {"pdb": str(pdb)})
+    assert not (tmp_path / "run" / "system").exists()
+    pipe = _system_stage(tmp_path, {"pdb": str(pdb), "allow_d_residues": True})
+    assert pipe._system().stereochemistry.accepted["d_residues"]
+
+
+def test_the_default_system_key_holds_what_it_held_before_other_sources():
+    """Runs of a sequence keep their stage keys: none of the other sources' settings enter them."""
+    from pathgan.pipeline import system_key_settings
+    from pathgan.run_system import SystemSection
+
+    assert system_key_settings(resolve_config().system) == {
+        "sequence": "AAAAAAAAAA",
+        "caps": True,
+        "forcefield": ["amber14-all.xml"],
+    }
+    assert system_key_settings(SystemSection.from_dict({"sequence": "AAA", "caps": False})) == {
+        "sequence": "AAA",
+        "caps": False,
+        "forcefield": ["amber14-all.xml"],
+    }
+
+
+SOURCE_FILES = {
+    "pdb": ("system: {pdb: in/p.pdb, forcefield: [amber14-all.xml, in/my.xml]}", ["p.pdb", "my.xml"]),
+    "prmtop": ("system: {prmtop: in/p.prmtop, inpcrd: in/p.rst7}", ["p.prmtop", "p.rst7"]),
+    "psf": (
+        "system: {psf: in/p.psf, charmm_params: [in/top.rtf, in/par.prm], coordinates: in/p.crd}",
+        ["p.psf", "top.rtf", "par.prm", "p.crd"],
+    ),
+    "folder": ("system: {folder: in}", ["metadata.json", "system.xml", "structure.pdb"]),
+}
+
+
+@pytest.mark.parametrize("source", list(SOURCE_FILES))
+def test_stage_keys_follow_the_input_files_contents_not_their_paths(tmp_path, source):
+    """Moving the YAML file with its inputs changes no key; editing any input changes every one."""
+    yaml_text, names = SOURCE_FILES[source]
+    first = tmp_path / "first"
+    (first / "in").mkdir(parents=True)
+    for name in names:
+        (first / "in" / name).write_text(f"the content of {name}\n")
+    (first / "run.yaml").write_text(yaml.safe_dump({**TINY_RUN, **yaml.safe_load(yaml_text)}))
+
+    def keys(folder):
+        pipe = Pipeline(tmp_path / "out", resolve_config("quick", folder / "run.yaml"), progress=False)
+        return [pipe.key(s) for s in STAGES]
+
+    before = keys(first)
+    moved = first.rename(tmp_path / "moved elsewhere")
+    assert keys(moved) == before
+    for name in names:
+        path = moved / "in" / name
+        original = path.read_text()
+        path.write_text(original + "edited\n")
+        after = keys(moved)
+        assert all(a != b for a, b in zip(after, before, strict=True)), name
+        path.write_text(original)
+    assert keys(moved) == before
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "named"),
+    [
+        (
+            "system: {pdb: p.pdb, prmtop: p.prmtop}",
+            "config.system: give one of sequence, pdb, prmtop, psf, folder (got pdb and prmtop)",
+        ),
+        ("system: {prmtop: p.prmtop}", "config.system: prmtop needs inpcrd"),
+        ("system: {pdb: nope.pdb}", "config.system.pdb: {CONF}/nope.pdb not found"),
+    ],
+)
+def test_pathgan_run_exits_2_naming_a_bad_system(tmp_path, capfd, yaml_text, named):
+    import logging
+    import warnings
+
+    from pathgan.cli import main
+
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    for name in ("p.pdb", "p.prmtop"):
+        (conf / name).write_text("")
+    (conf / "bad.yaml").write_text(yaml_text + "\n")
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        with warnings.catch_warnings():  # main reconfigures logging and warnings: put them back
+            code = main(
+                ["run", "--out", str(tmp_path / "run"), "--config", str(conf / "bad.yaml"), "--quiet"]
+            )
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert code == 2
+    err = capfd.readouterr().err
+    assert err.startswith("pathgan run: error: ") and named.replace("{CONF}", str(conf)) in err
+    assert not (tmp_path / "run").exists()

@@ -63,3 +63,148 @@ def test_bad_configuration_fails_before_any_work(tmp_path, overrides, message):
     with pytest.raises(PathganInputError, match=message):
         run_pipeline(tmp_path / "never", "quick", overrides=overrides, progress=False)
     assert not (tmp_path / "never").exists()
+
+
+# ---------------------------------------------------------------------- the system's sources
+def _files(folder, *names):
+    """Empty files ``names`` in ``folder`` (the configuration checks only that they exist)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_text(f"{name}\n")
+    return folder
+
+
+def _system_folder(folder):
+    """Just enough of a system folder for the configuration (``metadata.json``)."""
+    return _files(folder, "metadata.json", "system.xml")
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        (
+            "system: {sequence: AAAA, caps: false}",
+            {"sequence": "AAAA", "caps": False, "forcefield": ["amber14-all.xml"]},
+        ),
+        (
+            "system: {pdb: in/p.pdb, forcefield: [amber14-all.xml, implicit/obc2.xml, in/my.xml]}",
+            {"pdb": "in/p.pdb", "forcefield": ["amber14-all.xml", "implicit/obc2.xml", "in/my.xml"]},
+        ),
+        ("system: {pdb: in/p.pdb}", {"pdb": "in/p.pdb", "forcefield": ["amber14-all.xml"]}),
+        (
+            "system: {prmtop: in/p.prmtop, inpcrd: in/p.inpcrd, allow_cis_peptides: true}",
+            {"prmtop": "in/p.prmtop", "inpcrd": "in/p.inpcrd", "allow_cis_peptides": True},
+        ),
+        (
+            "system: {psf: in/p.psf, charmm_params: [in/top.rtf, in/par.prm], coordinates: in/p.crd,"
+            " allow_d_residues: true, allow_unrepresented_forces: true}",
+            {
+                "psf": "in/p.psf",
+                "charmm_params": ["in/top.rtf", "in/par.prm"],
+                "coordinates": "in/p.crd",
+                "allow_d_residues": True,
+                "allow_unrepresented_forces": True,
+            },
+        ),
+        ("system: {folder: ../deca}", {"folder": "../deca"}),
+    ],
+    ids=["sequence", "pdb", "pdb-default-forcefield", "prmtop", "psf", "folder"],
+)
+def test_each_system_source_resolves_against_the_yaml_folder(tmp_path, monkeypatch, yaml_text, expected):
+    from pathgan.run_system import SOURCES
+
+    conf = tmp_path / "conf"
+    _files(conf / "in", "p.pdb", "my.xml", "p.prmtop", "p.inpcrd", "p.psf", "top.rtf", "par.prm", "p.crd")
+    _system_folder(tmp_path / "deca")
+    (conf / "run.yaml").write_text(yaml_text + "\n")
+    monkeypatch.chdir(tmp_path)  # elsewhere than the YAML file: its paths are relative to its folder
+    system = resolve_config("quick", "conf/run.yaml").system
+    (source,) = [s for s in SOURCES if s in expected]
+    assert system.source == source
+    for name, value in system.to_dict().items():
+        want = expected.get(name)
+        if name in ("pdb", "prmtop", "inpcrd", "psf", "coordinates", "folder") and want is not None:
+            want = str((conf / want).resolve())
+        elif name == "charmm_params" and want is not None:
+            want = [str(conf / p) for p in want]
+        elif name == "forcefield" and want is not None:
+            want = [str(conf / p) if p.startswith("in/") else p for p in want]  # bundled names kept
+        elif want is None:  # not given (the preset's sequence and caps give way to another source)
+            want = False if name.startswith("allow_") else None
+        assert value == want, name
+
+
+def test_override_paths_are_relative_to_the_current_folder_and_replace_the_yaml_source(tmp_path, monkeypatch):
+    _files(tmp_path / "conf", "p.pdb", "my.xml")
+    _files(tmp_path / "here", "p.prmtop", "p.inpcrd")
+    (tmp_path / "conf" / "run.yaml").write_text("system: {pdb: p.pdb, forcefield: [my.xml]}\n")
+    monkeypatch.chdir(tmp_path / "here")
+    system = resolve_config("quick", overrides={"system": {"pdb": "../conf/p.pdb"}}).system
+    assert system.pdb == str(tmp_path / "conf" / "p.pdb") and system.forcefield == ["amber14-all.xml"]
+    # an override's source replaces the YAML's, with the settings that went with it (forcefield)
+    overrides = {"system": {"prmtop": "p.prmtop", "inpcrd": "p.inpcrd"}}
+    system = resolve_config("quick", tmp_path / "conf" / "run.yaml", overrides).system
+    assert (system.source, system.pdb, system.forcefield) == ("prmtop", None, None)
+    assert system.inpcrd == str(tmp_path / "here" / "p.inpcrd")
+    # no source anywhere: the preset's deca-alanine, and the defaults of the section alone
+    assert resolve_config().system.sequence == "AAAAAAAAAA"
+    assert (lambda s: (s.sequence, s.caps, s.forcefield))(resolve_config().system) == (
+        "AAAAAAAAAA",
+        True,
+        ["amber14-all.xml"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        (
+            "system: {pdb: p.pdb, prmtop: p.prmtop}",
+            r"config.system: give one of sequence, pdb, prmtop, psf, folder \(got pdb and prmtop\)",
+        ),
+        (
+            "system: {sequence: AAA, psf: p.psf, folder: .}",
+            r"config.system: give one of sequence, pdb, prmtop, psf, folder \(got sequence, psf and folder\)",
+        ),
+        ("system: {prmtop: p.prmtop}", "config.system: prmtop needs inpcrd"),
+        ("system: {psf: p.psf}", "config.system: psf needs charmm_params and coordinates"),
+        ("system: {psf: p.psf, charmm_params: [par.prm]}", "config.system: psf needs coordinates"),
+        (
+            "system: {pdb: p.pdb, inpcrd: p.inpcrd}",
+            "config.system.inpcrd: goes with prmtop only, not with pdb",
+        ),
+        ("system: {pdb: p.pdb, caps: false}", "config.system.caps: goes with sequence only, not with pdb"),
+        (
+            "system: {prmtop: p.prmtop, inpcrd: p.inpcrd, forcefield: [amber14-all.xml]}",
+            "config.system.forcefield: goes with sequence and pdb only, not with prmtop",
+        ),
+        (
+            "system: {sequence: AAA, allow_d_residues: true}",
+            "config.system.allow_d_residues: goes with pdb, prmtop and psf only, not with sequence",
+        ),
+        ("system: {pdb: {CONF}/nope.pdb}", "config.system.pdb: {CONF}/nope.pdb not found"),
+        ("system: {pdb: nope.pdb}", "config.system.pdb: {CONF}/nope.pdb not found"),
+        (
+            "system: {prmtop: p.prmtop, inpcrd: sub/p.rst7}",
+            "config.system.inpcrd: {CONF}/sub/p.rst7 not found",
+        ),
+        (
+            "system: {psf: p.psf, charmm_params: [par.prm, top.rtf], coordinates: p.pdb}",
+            "config.system.charmm_params: {CONF}/top.rtf not found",
+        ),
+        (
+            "system: {pdb: p.pdb, forcefield: [amber14-all.xml, mine.xml]}",
+            "config.system.forcefield: {CONF}/mine.xml not found, nor among OpenMM's bundled",
+        ),
+        ("system: {folder: ..}", "config.system.folder: {ROOT} is not a pathgan system folder"),
+        ("system: {pdb: [p.pdb]}", r"config.system.pdb: expected str \| None"),
+    ],
+)
+def test_bad_system_sources_are_refused_naming_the_setting(tmp_path, yaml_text, message):
+    import re
+
+    conf = _files(tmp_path / "conf", "p.pdb", "p.prmtop", "p.inpcrd", "p.psf", "par.prm")
+    (conf / "run.yaml").write_text(yaml_text.replace("{CONF}", str(conf)) + "\n")
+    message = message.replace("{CONF}", re.escape(str(conf))).replace("{ROOT}", re.escape(str(tmp_path)))
+    with pytest.raises(PathganInputError, match=message):
+        resolve_config("quick", conf / "run.yaml")
