@@ -22,16 +22,20 @@ def save_figure(fig: plt.Figure, path: str | os.PathLike, dpi: int = 120) -> Non
 
 
 def plot_work(
-    centre_angstrom: np.ndarray, work_kcal_mol: np.ndarray, pmf: PMF, path: str | os.PathLike
+    centre_angstrom: np.ndarray,
+    work_kcal_mol: np.ndarray,
+    pmf: PMF,
+    path: str | os.PathLike,
+    unit: str = "A",
 ) -> None:
-    """Work of every replica against the restraint centre, with the mean and the PMF."""
+    """Work of every replica against the restraint centre (in ``unit``), with the mean and the PMF."""
     fig, ax = plt.subplots(figsize=(6, 4))
     for w in work_kcal_mol:
         ax.plot(centre_angstrom, w, color="0.7", lw=0.8)
     ax.plot(centre_angstrom, pmf.mean_work, color="k", lw=1.5, label="mean work")
     ax.plot(centre_angstrom, pmf.exponential, color="C0", lw=1.5, label="PMF, exponential average")
     ax.plot(centre_angstrom, pmf.cumulant, color="C1", lw=1.5, ls="--", label="PMF, 2nd-order cumulant")
-    ax.set_xlabel("restraint centre (A)")
+    ax.set_xlabel(f"restraint centre ({unit})")
     ax.set_ylabel("work (kcal/mol)")
     ax.set_title(f"{work_kcal_mol.shape[0]} pulls at {pmf.temperature_k:g} K")
     ax.legend(frameon=False)
@@ -39,12 +43,19 @@ def plot_work(
 
 
 def plot_pmf(
-    pmf: PMF, path: str | os.PathLike, along_distance: tuple[np.ndarray, np.ndarray] | None = None
+    pmf: PMF,
+    path: str | os.PathLike,
+    along_distance: tuple[np.ndarray, np.ndarray] | None = None,
+    unit: str = "A",
+    what: str = "distance",
 ) -> None:
-    """The PMF from both estimators, with bootstrap error bands (and along the distance, if given)."""
+    """The PMF from both estimators, with bootstrap error bands (and along the coordinate, if given).
+
+    ``what``/``unit``: the pulled coordinate's name and unit for the labels.
+    """
     fig, ax = plt.subplots(figsize=(6, 4))
     if along_distance is not None:
-        ax.plot(*along_distance, color="C2", marker=".", label="along the distance (Hummer-Szabo)")
+        ax.plot(*along_distance, color="C2", marker=".", label=f"along the {what} (Hummer-Szabo)")
     c = pmf.centre_angstrom
     for values, err, label, colour in (
         (pmf.exponential, pmf.exponential_err, "exponential average", "C0"),
@@ -52,7 +63,7 @@ def plot_pmf(
     ):
         ax.plot(c, values, color=colour, label=label)
         ax.fill_between(c, values - err, values + err, color=colour, alpha=0.25, lw=0)
-    ax.set_xlabel("restraint centre or distance (A)")
+    ax.set_xlabel(f"restraint centre or {what} ({unit})")
     ax.set_ylabel("PMF (kcal/mol)")
     ax.set_title(f"Jarzynski PMF, {pmf.n_replicas} replicas, bootstrap x{pmf.n_bootstrap}")
     ax.legend(frameon=False)

@@ -4,12 +4,19 @@ Steered MD runs it in OpenMM (:mod:`.steered_md`), the cGAN's energy loss applie
 moving restraint in torch (``pathgan.restraint.EndToEndRestraint.from_protocol``), and a pull
 folder records it in ``smd.json``. Distances in Angstrom, force constant in kcal/mol/A^2,
 times in ps or fs as named, temperature in K (OpenMM Quantities accepted).
+
+The pulled coordinate is the distance between two atom groups unless ``coordinate`` names
+another (:mod:`.pull_coordinates`): then ``c0_angstrom``/``c1_angstrom`` are in that
+coordinate's unit (degrees for a torsion) and ``k_kcal_mol_a2`` in kcal/mol per unit squared
+(kcal/mol/rad^2 for a torsion). The names keep their historical suffixes so that every
+existing config and ``smd.json`` reads as before.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .context import get_platform
 from .distances import check_groups
@@ -17,6 +24,7 @@ from .errors import PathganInputError
 from .settings import Settings, non_negative, one_of, positive
 
 if TYPE_CHECKING:
+    from .pull_coordinates import PullCoordinate
     from .system import MolecularSystem
 
 
@@ -26,6 +34,15 @@ class PullProtocol(Settings):
 
     ``group_a``/``group_b`` (0-based atom indices) default to the CA atoms of the first and
     last residue of the system (:meth:`with_groups`).
+
+    ``coordinate`` (optional) is a :func:`~openmm_bridge.pull_coordinates.resolve_coordinate`
+    spec, e.g. ``{"kind": "torsion", "torsion": "phi:ALA2"}`` or ``{"kind": "rmsd", "target":
+    "end.pdb"}``; None (the default) pulls the distance between ``group_a`` and ``group_b``,
+    which a spec excludes. With a spec, ``c0_angstrom``, ``c1_angstrom`` and ``k_kcal_mol_a2``
+    are in the coordinate's units: Angstrom and kcal/mol/A^2 for a distance or an RMSD,
+    **degrees and kcal/mol/rad^2 for a torsion** (the suffixes are historical; a Quantity is
+    therefore only accepted for Angstrom-valued coordinates). ``to_dict`` leaves out a None
+    ``coordinate``, so the ``smd.json`` of a distance pull is the same as before.
     """
 
     c0_angstrom: float = 12.0
@@ -43,6 +60,7 @@ class PullProtocol(Settings):
     platform: str = "Reference"
     group_a: list[int] | None = None
     group_b: list[int] | None = None
+    coordinate: dict[str, Any] | None = None
 
     @property
     def n_steps(self) -> int:
@@ -58,8 +76,55 @@ class PullProtocol(Settings):
         """Restraint centre (Angstrom) at progress ``t`` in [0, 1] of the pull."""
         return self.c0_angstrom + t * (self.c1_angstrom - self.c0_angstrom)
 
-    def with_groups(self, system: MolecularSystem) -> PullProtocol:
-        """A copy with the default groups filled in from ``system``, validated against it."""
+    @property
+    def unit(self) -> str:
+        """Unit of the centres: ``"deg"`` for a torsion, else ``"A"``."""
+        return "deg" if (self.coordinate or {}).get("kind") == "torsion" else "A"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict; without ``coordinate`` when it is None (old manifests compare equal)."""
+        out = super().to_dict()
+        if out.get("coordinate") is None:
+            out.pop("coordinate", None)
+        return out
+
+    def resolve_coordinate(
+        self, system: MolecularSystem, base_dir: str | Path | None = None
+    ) -> PullCoordinate:
+        """The pulled :class:`~openmm_bridge.pull_coordinates.PullCoordinate` on ``system``.
+
+        Without a ``coordinate`` spec: the distance between ``group_a`` and ``group_b`` (default:
+        CA of the first and last residue). ``base_dir``: folder of a relative RMSD target.
+        """
+        from .pull_coordinates import PullCoordinate, resolve_coordinate
+        from .trajio import mdtraj_topology
+
+        if self.coordinate is not None:
+            return resolve_coordinate(self.coordinate, mdtraj_topology(system), "pull.coordinate", base_dir)
+        proto = self.with_groups(system)
+        groups = (tuple(proto.group_a), tuple(proto.group_b))
+        try:
+            ends = tuple((i,) for i in system.end_to_end_atoms())
+        except PathganInputError:  # no two CA atoms: the groups were given
+            ends = ()
+        label = "CA(1)-CA(N) distance" if groups == ends else "distance"
+        return PullCoordinate("distance", groups, label)
+
+    def with_groups(self, system: MolecularSystem, base_dir: str | Path | None = None) -> PullProtocol:
+        """A copy with the default groups filled in from ``system``, validated against it.
+
+        With a ``coordinate`` spec the groups stay None; the spec is checked against ``system``
+        and a relative RMSD target is made absolute (from ``base_dir``, default the working
+        directory), so that the recorded protocol means the same from anywhere.
+        """
+        if self.coordinate is not None:
+            spec = dict(self.coordinate)
+            if spec.get("kind") == "rmsd" and isinstance(spec.get("target"), str):
+                spec["target"] = str((Path(base_dir or ".") / spec["target"]).resolve())
+            proto = dataclasses.replace(self, coordinate=spec)
+            proto.validate("pull")
+            proto.resolve_coordinate(system)
+            return proto
         i, j = system.end_to_end_atoms()
         proto = dataclasses.replace(
             self,
@@ -73,7 +138,19 @@ class PullProtocol(Settings):
     def check(self, where: str) -> None:
         """Cross-field rules: a real move, whole frames, checkpoints on frames, a known platform."""
         if self.c0_angstrom == self.c1_angstrom:
-            raise PathganInputError(f"{where}: c0 = c1 = {self.c0_angstrom} A; nothing would be pulled")
+            raise PathganInputError(
+                f"{where}: c0 = c1 = {self.c0_angstrom} {self.unit}; nothing would be pulled"
+            )
+        if self.coordinate is not None:
+            if not isinstance(self.coordinate, dict) or "kind" not in self.coordinate:
+                raise PathganInputError(
+                    f"{where}.coordinate: expected a mapping with a 'kind', got {self.coordinate!r}"
+                )
+            if self.group_a is not None or self.group_b is not None:
+                raise PathganInputError(
+                    f"{where}: give either 'coordinate' or 'group_a'/'group_b' (a distance: "
+                    "coordinate: {kind: distance, group_a: ..., group_b: ...}), not both"
+                )
         if self.frame_interval_steps % self.update_interval_steps:
             raise PathganInputError(
                 f"{where}: frame interval {self.frame_interval_steps} is not a multiple of the centre's "

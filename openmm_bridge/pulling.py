@@ -25,6 +25,10 @@ positions ``x`` adds ``U(x, c') - U(x, c)`` as OpenMM computes it (:mod:`.work`)
 
 Every reporter here asks for unwrapped positions, so OpenMM runs them in list order at a
 shared step: the pull moves the centre before the data row is written.
+
+Any :class:`~openmm_bridge.pull_coordinates.PullCoordinate` (torsion, RMSD) is pulled the same
+way: give its ``coordinate.force(...)`` and ``coordinate=`` to :class:`ConstantVelocityPull`,
+whose centres are then in the coordinate's unit (degrees for a torsion).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import openmm as mm
@@ -41,8 +46,11 @@ import openmm.unit as u
 from .context import N_FORCE_GROUPS
 from .distances import centroid_distance
 from .errors import PathganInputError
-from .units import ANGSTROM_PER_NM, angstrom_to_nm, kcal_a2_to_kj_nm2, value_in
+from .units import ANGSTROM_PER_NM, angstrom_to_nm, kcal_a2_to_kj_nm2, kcal_to_kj, value_in
 from .work import MovingParameter
+
+if TYPE_CHECKING:
+    from .pull_coordinates import PullCoordinate
 
 #: Default name prefix of the force's global parameters (``pull_centre``, ``pull_k``).
 DEFAULT_NAME = "pull"
@@ -107,7 +115,7 @@ def check_own_group(system: mm.System, force: mm.Force) -> None:
 
 
 class ConstantVelocityPull(MovingParameter):
-    """A reporter that moves a :func:`centroid_distance_force` centre linearly and accumulates the work.
+    """A reporter that moves a pulling force's centre linearly and accumulates the work.
 
     Append it to ``Simulation.reporters`` *before* any reporter that reads it
     (:class:`PullDataReporter`).
@@ -115,9 +123,11 @@ class ConstantVelocityPull(MovingParameter):
     Parameters
     ----------
     force
-        The restraint (already in the Simulation's System, in a force group of its own).
+        The restraint (already in the Simulation's System, in a force group of its own): a
+        :func:`centroid_distance_force`, or ``coordinate.force(...)``.
     c0_angstrom, c1_angstrom
-        Centre at step ``start_step`` and at ``start_step + n_steps`` (Angstrom or Quantity).
+        Centre at step ``start_step`` and at ``start_step + n_steps``: Angstrom (or Quantity),
+        degrees for a torsion coordinate.
     n_steps
         Length of the pull in MD steps; after it the centre stays at ``c1``.
     update_interval
@@ -126,6 +136,12 @@ class ConstantVelocityPull(MovingParameter):
         ``Simulation.currentStep`` at which the pull starts (0 for a fresh Simulation).
     work_kcal_mol
         Work already accumulated (when resuming).
+    name
+        Prefix of the force's global parameters.
+    coordinate
+        The pulled coordinate whose ``force`` ``force`` is; None: the distance between the
+        groups of a :func:`centroid_distance_force`. Its ``centre_to_openmm`` converts the
+        centre to the Context's units (nm or radians).
     """
 
     def __init__(
@@ -138,27 +154,42 @@ class ConstantVelocityPull(MovingParameter):
         start_step: int = 0,
         work_kcal_mol: float = 0.0,
         name: str = DEFAULT_NAME,
+        coordinate: PullCoordinate | None = None,
     ) -> None:
-        self.c0 = float(value_in(c0_angstrom, u.angstrom, "c0_angstrom"))
-        self.c1 = float(value_in(c1_angstrom, u.angstrom, "c1_angstrom"))
+        if coordinate is None:
+            from .pull_coordinates import PullCoordinate
+
+            coordinate = PullCoordinate(
+                "distance", (_group_atoms(force, 0), _group_atoms(force, 1)), "distance"
+            )
+        self.coordinate = coordinate
+        torsion = coordinate.kind == "torsion"
+        unit = u.degree if torsion else u.angstrom
+        self.c0 = float(value_in(c0_angstrom, unit, "c0_angstrom"))
+        self.c1 = float(value_in(c1_angstrom, unit, "c1_angstrom"))
         if n_steps <= 0:
             raise PathganInputError(f"pull: the number of steps must be positive, got {n_steps}")
         if self.c0 == self.c1:
-            raise PathganInputError(f"pull: c0 and c1 are both {self.c0} A; nothing would be pulled")
+            raise PathganInputError(
+                f"pull: c0 and c1 are both {self.c0} {coordinate.unit}; nothing would be pulled"
+            )
         self.n_steps, self.start_step, self.name, self.force = int(n_steps), int(start_step), name, force
-        self.k_kcal_mol_a2 = _global_parameter(force, f"{name}_k") / kcal_a2_to_kj_nm2(1.0)
-        self.group_a, self.group_b = _group_atoms(force, 0), _group_atoms(force, 1)
+        k_unit = kcal_to_kj(1.0) if torsion else kcal_a2_to_kj_nm2(1.0)
+        #: kcal/mol per unit^2 (kcal/mol/rad^2 for a torsion); the name is historical.
+        self.k_kcal_mol_a2 = _global_parameter(force, f"{name}_k") / k_unit
+        if coordinate.kind == "distance":
+            self.group_a, self.group_b = (np.asarray(g, dtype=int) for g in coordinate.atoms)
         super().__init__(
             force.getForceGroup(),
             f"{name}_centre",
-            lambda step: angstrom_to_nm(self.centre_at(step)),
+            lambda step: coordinate.centre_to_openmm(self.centre_at(step)),
             update_interval,
             work_kcal_mol,
         )
         self.step = self.start_step
 
     def centre_at(self, step: int) -> float:
-        """Protocol centre (Angstrom) at MD step ``step``."""
+        """Protocol centre (Angstrom, or degrees for a torsion) at MD step ``step``."""
         frac = min(max((step - self.start_step) / self.n_steps, 0.0), 1.0)
         return self.c0 + frac * (self.c1 - self.c0)
 
@@ -167,18 +198,32 @@ class ConstantVelocityPull(MovingParameter):
         """The centre at the last step the pull saw, Angstrom."""
         return self.centre_at(self.step)
 
+    def value(self, positions_nm: np.ndarray) -> float:
+        """The pulled coordinate of positions (n_atoms, 3) in nm: Angstrom, or degrees for a torsion."""
+        xyz = np.asarray(positions_nm, dtype=np.float64) * ANGSTROM_PER_NM
+        if self.coordinate.kind == "distance":
+            return float(centroid_distance(xyz, self.group_a, self.group_b))
+        return float(self.coordinate.values(xyz)[0])
+
     def distance_angstrom(self, positions_nm: np.ndarray) -> float:
-        """The pulled distance of positions (n_atoms, 3) in nm, Angstrom."""
-        return float(
-            centroid_distance(np.asarray(positions_nm) * ANGSTROM_PER_NM, self.group_a, self.group_b)
-        )
+        """The pulled distance of positions (n_atoms, 3) in nm, Angstrom (a distance pull only)."""
+        if self.coordinate.kind != "distance":
+            raise PathganInputError(f"pull along {self.coordinate.label}: not a distance; use value()")
+        return self.value(positions_nm)
+
+    def restoring_force(self, centre: float, value: float) -> float:
+        """``-dU/dcv`` at ``value`` for ``centre``: kcal/mol per Angstrom, or per radian for a torsion."""
+        if self.coordinate.kind == "torsion":
+            diff = (centre - value + 180.0) % 360.0 - 180.0  # wrapped, as the force does
+            return self.k_kcal_mol_a2 * np.radians(diff)
+        return self.k_kcal_mol_a2 * (centre - value)
 
     def start(self, context: mm.Context, step: int | None = None) -> None:  # noqa: D102 - see MovingParameter
         check_own_group(context.getSystem(), self.force)
         super().start(context, self.start_step if step is None else step)
 
 
-#: Columns of :class:`PullDataReporter`'s CSV (units in the names).
+#: Columns of :class:`PullDataReporter`'s CSV for a distance pull (units in the names).
 PULL_COLUMNS = (
     "step",
     "time_ps",
@@ -187,6 +232,14 @@ PULL_COLUMNS = (
     "force_kcal_mol_angstrom",
     "work_kcal_mol",
 )
+#: Columns for any other coordinate: centre and coordinate in its unit (Angstrom, or degrees for
+#: a torsion), force = -dU/dcv in kcal/mol per Angstrom (or per radian for a torsion).
+COORDINATE_COLUMNS = ("step", "time_ps", "centre", "coordinate", "force", "work_kcal_mol")
+
+
+def pull_columns(kind: str) -> tuple[str, ...]:
+    """The ``pull.csv`` columns of a pull along a coordinate of ``kind``."""
+    return PULL_COLUMNS if kind == "distance" else COORDINATE_COLUMNS
 
 
 class PullDataReporter:
@@ -195,7 +248,7 @@ class PullDataReporter:
     ``report_interval`` must be a multiple of the pull's ``update_interval``, so that
     every row is written just after a move of the centre. ``append=True`` continues
     an existing file (when resuming); the header is written only to a new file. The
-    distance is measured on unwrapped positions.
+    coordinate is measured on unwrapped positions; columns: :func:`pull_columns`.
     """
 
     def __init__(
@@ -210,7 +263,7 @@ class PullDataReporter:
         self._file = open(file, "a" if append else "w", newline="")  # noqa: SIM115 - closed in close()
         self._writer = csv.writer(self._file)
         if not append or self._file.tell() == 0:
-            self._writer.writerow(PULL_COLUMNS)
+            self._writer.writerow(pull_columns(pull.coordinate.kind))
             self._file.flush()
 
     def describeNextReport(self, simulation: app.Simulation) -> dict:  # noqa: N802 - OpenMM's reporter API
@@ -224,15 +277,15 @@ class PullDataReporter:
     def write_row(self, step: int, state: mm.State) -> None:
         """Write the pull's state at ``step`` with the positions and time of ``state``."""
         p = self.pull
-        distance = p.distance_angstrom(state.getPositions(asNumpy=True).value_in_unit(u.nanometer))
+        value = p.value(state.getPositions(asNumpy=True).value_in_unit(u.nanometer))
         centre = p.centre_at(step)
         self._writer.writerow(
             [
                 step,
                 f"{state.getTime().value_in_unit(u.picosecond):.4f}",
                 f"{centre:.6f}",
-                f"{distance:.6f}",
-                f"{p.k_kcal_mol_a2 * (centre - distance):.6f}",  # -dU/dd: positive pulls apart
+                f"{value:.6f}",
+                f"{p.restoring_force(centre, value):.6f}",  # -dU/dcv: positive pulls towards larger cv
                 f"{p.work_kcal_mol:.8f}",
             ]
         )

@@ -1,7 +1,8 @@
 """Steered-MD replicas: the paper's constant-velocity pull, run, checkpointed and resumed.
 
 One replica is one OpenMM ``Simulation`` of a :class:`~openmm_bridge.system.MolecularSystem`
-with a :func:`~openmm_bridge.pulling.centroid_distance_force` whose centre a
+with the restraint of the protocol's pull coordinate (``PullProtocol.resolve_coordinate``: a
+centroid distance by default, or a torsion or an RMSD) whose centre a
 :class:`~openmm_bridge.pulling.ConstantVelocityPull` moves from c0 to c1; it writes into a pull
 folder (:mod:`.pull_folder`). A killed run resumes: finished replicas are kept as they are, a
 partial one is cut back to its last checkpoint (DCD and CSV truncated to the checkpoint's
@@ -36,7 +37,7 @@ from .pull_folder import (
     replica_dir,
     write_json,
 )
-from .pulling import ConstantVelocityPull, PullDataReporter, centroid_distance_force
+from .pulling import ConstantVelocityPull, PullDataReporter
 from .reporters import AtomicCheckpointReporter, DCDFrameReporter
 from .system import MolecularSystem
 from .trajio import truncate_csv, truncate_dcd
@@ -46,16 +47,21 @@ __all__ = ["ReplicaResult", "build_simulation", "finished_replicas", "run_pull",
 
 @dataclass
 class ReplicaResult:
-    """What a finished replica reports (also its ``summary.json``)."""
+    """What a finished replica reports (also its ``summary.json``).
+
+    ``final_coordinate``: the pulled coordinate at the end (Angstrom, or degrees for a torsion);
+    ``final_distance_angstrom``: the same for a distance pull, None for any other.
+    """
 
     index: int
     seed: int
     n_frames: int
     final_work_kcal_mol: float
-    final_distance_angstrom: float
+    final_distance_angstrom: float | None
     wall_s: float
     resumed_from_step: int = 0
     versions: dict[str, str] = field(default_factory=dict)
+    final_coordinate: float | None = None
 
 
 def build_simulation(
@@ -63,14 +69,18 @@ def build_simulation(
 ) -> tuple[app.Simulation, ConstantVelocityPull]:
     """The pull's Simulation (MD System + restraint at c0, Langevin seeded with ``seed``) and its pull."""
     md_system = system.md_system(protocol.constraints)
-    force = centroid_distance_force(
-        protocol.group_a, protocol.group_b, protocol.k_kcal_mol_a2, protocol.c0_angstrom
-    )
+    coordinate = protocol.resolve_coordinate(system)
+    force = coordinate.force(protocol.k_kcal_mol_a2, protocol.c0_angstrom)
     md_system.addForce(force)
     integrator = langevin(protocol.temperature_k, protocol.friction_per_ps, protocol.timestep_fs, seed)
     simulation = make_simulation(system.topology, md_system, integrator, protocol.platform)
     pull = ConstantVelocityPull(
-        force, protocol.c0_angstrom, protocol.c1_angstrom, protocol.n_steps, protocol.update_interval_steps
+        force,
+        protocol.c0_angstrom,
+        protocol.c1_angstrom,
+        protocol.n_steps,
+        protocol.update_interval_steps,
+        coordinate=coordinate,
     )
     return simulation, pull
 
@@ -163,15 +173,17 @@ def run_replica(system_dir: str, protocol_dict: dict, seed: int, out_dir: str, i
             f"replica {index}: wrote {frames.n_frames} frames, expected {protocol.n_frames}"
         )
     positions = simulation.context.getState(getPositions=True).getPositions(asNumpy=True)
+    final_value = pull.value(positions.value_in_unit(u.nanometer))
     result = ReplicaResult(
         index=index,
         seed=seed,
         n_frames=frames.n_frames,
         final_work_kcal_mol=pull.work_kcal_mol,
-        final_distance_angstrom=pull.distance_angstrom(positions.value_in_unit(u.nanometer)),
+        final_distance_angstrom=final_value if pull.coordinate.kind == "distance" else None,
         wall_s=time.perf_counter() - t0,
         resumed_from_step=0 if progress is None else progress["step"],
         versions=versions(),
+        final_coordinate=final_value,
     )
     summary = asdict(result)
     write_json(work_dir / SUMMARY, summary)

@@ -3,7 +3,8 @@
 For every generated frame: heavy-atom RMSD (after optimal superposition) to every reference
 frame; the best-matching reference frame and the Spearman correlation of its t with the
 generated t; the RMSD to the reference frames at the same t; DSSP helix fraction,
-end-to-end distance, bond-length RMS deviation from the force field's equilibrium lengths,
+end-to-end distance, the pulled coordinate (the reference pulls' protocol: a distance, a
+torsion or an RMSD; the progress measure of the plots), bond-length RMS deviation from the force field's equilibrium lengths,
 the closest non-bonded contact (atoms more than two bonds apart) and OpenMM's energy by
 force, each beside the reference's mean at the same t; and the stereocentres each frame
 inverts relative to the system's structure (no force-field term forbids an inversion, so a
@@ -24,6 +25,7 @@ from scipy.stats import spearmanr
 
 from openmm_bridge.energies import OpenMMEvaluator
 from openmm_bridge.fileio import atomic_file
+from openmm_bridge.protocol import PullProtocol
 from openmm_bridge.stereochemistry import chirality_changes
 from openmm_bridge.system import MolecularSystem
 from openmm_bridge.trajio import mdtraj_topology
@@ -32,6 +34,7 @@ from openmm_bridge.units import angstrom_to_nm, nm_to_angstrom
 from .data import ReferenceSet
 from .ensemble_metrics import rmsd_matrix
 from .metrics import end_to_end_distance_angstrom, helix_fraction
+from .restraint import coordinate_values
 
 
 def _traj(xyz_angstrom: np.ndarray, top: md.Topology) -> md.Trajectory:
@@ -76,6 +79,17 @@ def _same_t_index(ref_t: np.ndarray, t: float) -> int:
     return int(np.argmin(np.abs(ref_t - t)))
 
 
+def reference_pull(reference: ReferenceSet) -> PullProtocol | None:
+    """The protocol of the pull folder the reference frames come from (``smd.json``), if any."""
+    from openmm_bridge.pull_folder import MANIFEST, read_protocol
+
+    for source in reference.sources[:1]:
+        folder = Path(source).parent.parent
+        if (folder / MANIFEST).exists():
+            return read_protocol(folder)
+    return None
+
+
 def compare_path(
     t: np.ndarray,
     xyz_angstrom: np.ndarray,
@@ -83,15 +97,19 @@ def compare_path(
     system: MolecularSystem,
     platform: str = "Reference",
     reference_energies: dict[str, np.ndarray] | None = None,
+    pull: PullProtocol | None = None,
 ) -> dict[str, Any]:
     """All metrics of a path (t (n,), frames (n, n_atoms, 3) A) against ``reference``.
 
     ``reference_energies``: OpenMM's energies by force of the reference frames (as
     ``OpenMMEvaluator.energies`` gives them), to reuse when several paths are compared with
-    the same reference; computed here when not given.
+    the same reference; computed here when not given. ``pull``: the protocol whose coordinate
+    is the progress measure (default: the reference pulls' own, from their ``smd.json``, or
+    the CA(1)-CA(N) distance).
 
-    Returns a dict: ``summary`` (scalars, units in the key names), ``per_frame`` (lists)
-    and ``arrays`` (the RMSD matrix and friends, for plots; not JSON).
+    Returns a dict: ``summary`` (scalars, units in the key names), ``per_frame`` (lists),
+    ``coordinate`` (label and unit of the progress measure) and ``arrays`` (the RMSD matrix
+    and friends, for plots; not JSON).
     """
     top = mdtraj_topology(system)
     heavy = heavy_atoms(top)
@@ -135,6 +153,11 @@ def compare_path(
     ref_energy_same_t = at_same_t(e_ref["total"])
     excess = e_gen["total"] - ref_energy_same_t
     e2e_ref_same_t = at_same_t(ref_e2e)
+    # the pulled coordinate (torsions unwrapped onto the protocol's centre line)
+    pull = pull or reference_pull(reference) or PullProtocol()
+    coordinate = pull.resolve_coordinate(system)
+    cv = coordinate_values(pull, system, xyz_angstrom, t)
+    cv_ref_same_t = at_same_t(coordinate_values(pull, system, ref_xyz, ref_t))
     # stereocentres whose configuration differs from the system's own structure
     centre_labels, inverted = chirality_changes(system.topology, xyz_angstrom, system.positions_angstrom())
     _, ref_inverted = chirality_changes(system.topology, ref_xyz, system.positions_angstrom())
@@ -153,6 +176,9 @@ def compare_path(
         "median_rmsd_nearest_any_angstrom": float(np.median(rmsd.min(axis=1))),
         "spearman_best_match_vs_t": rho,
         "max_end_to_end_deviation_angstrom": float(np.abs(e2e - e2e_ref_same_t).max()),
+        f"max_coordinate_deviation_{'deg' if coordinate.unit == 'deg' else 'angstrom'}": float(
+            np.abs(cv - cv_ref_same_t).max()
+        ),
         "max_bond_rms_deviation_angstrom": float(bonds.max()),
         "min_nonbonded_distance_angstrom": float(contacts.min()),
         "median_energy_excess_kcal_mol": float(np.median(excess)),
@@ -173,6 +199,8 @@ def compare_path(
         "reference_helix_fraction_same_t": at_same_t(ref_helix).tolist(),
         "end_to_end_angstrom": e2e.tolist(),
         "reference_end_to_end_same_t_angstrom": e2e_ref_same_t.tolist(),
+        "coordinate": cv.tolist(),
+        "reference_coordinate_same_t": cv_ref_same_t.tolist(),
         "bond_rms_deviation_angstrom": bonds.tolist(),
         "closest_nonbonded_angstrom": contacts.tolist(),
         "openmm_energy_kcal_mol": {k: v.tolist() for k, v in e_gen.items()},
@@ -181,7 +209,8 @@ def compare_path(
         "inverted_centres": [[centre_labels[c] for c in np.flatnonzero(row)] for row in inverted],
     }
     arrays = {"rmsd": rmsd, "ref_t": ref_t, "ref_which": ref_which}
-    return {"summary": summary, "per_frame": per_frame, "arrays": arrays}
+    about = {"label": coordinate.label, "unit": coordinate.unit, "kind": coordinate.kind}
+    return {"summary": summary, "per_frame": per_frame, "coordinate": about, "arrays": arrays}
 
 
 def write_comparison(result: dict[str, Any], out: str | os.PathLike, provenance: dict) -> Path:
@@ -193,7 +222,12 @@ def write_comparison(result: dict[str, Any], out: str | os.PathLike, provenance:
     with atomic_file(out / "metrics.json") as tmp:
         tmp.write_text(
             json.dumps(
-                {"summary": result["summary"], "per_frame": result["per_frame"], "provenance": provenance},
+                {
+                    "summary": result["summary"],
+                    "per_frame": result["per_frame"],
+                    "coordinate": result.get("coordinate"),
+                    "provenance": provenance,
+                },
                 indent=2,
             )
             + "\n"

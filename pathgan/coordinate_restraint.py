@@ -30,6 +30,7 @@ from openmm_bridge.errors import PathganInputError
 from openmm_bridge.pull_coordinates import PullCoordinate
 
 from .geometry import dihedrals
+from .tables import interpolate
 
 
 def _rotation_from_quaternion(q: torch.Tensor) -> torch.Tensor:
@@ -107,9 +108,19 @@ class CoordinateRestraint(nn.Module):
     c0, c1
         Centre at t = 0 and t = 1: Angstrom, or degrees for a torsion (any real value; the
         difference to the torsion is wrapped).
+    centre_table
+        Optional centres at evenly spaced t in [0, 1] (at least 2, the coordinate's unit): the
+        centre is then their piecewise-linear interpolation (as ``EndToEndRestraint``'s table).
     """
 
-    def __init__(self, coordinate: PullCoordinate, k: float, c0: float, c1: float) -> None:
+    def __init__(
+        self,
+        coordinate: PullCoordinate,
+        k: float,
+        c0: float,
+        c1: float,
+        centre_table: list[float] | None = None,
+    ) -> None:
         super().__init__()
         if k < 0:
             raise PathganInputError(f"{coordinate.label}: negative force constant {k}")
@@ -123,10 +134,21 @@ class CoordinateRestraint(nn.Module):
                 coordinate.reference_angstrom[list(coordinate.atoms[0])], dtype=torch.float64
             )
         self.register_buffer("target", target)
+        table = torch.empty(0, dtype=torch.float64)
+        if centre_table is not None:
+            table = torch.as_tensor(list(centre_table), dtype=torch.float64)
+            if table.numel() < 2 or not bool(torch.isfinite(table).all()):
+                raise PathganInputError(
+                    f"{coordinate.label}: the centre table needs at least 2 finite values"
+                )
+            self.c0, self.c1 = float(table[0]), float(table[-1])
+        self.register_buffer("centre_table", table)
 
     def centre(self, t: torch.Tensor) -> torch.Tensor:
         """Centre c(t) in the coordinate's unit (Angstrom or degrees), same shape as ``t``."""
-        return self.c0 + t * (self.c1 - self.c0)
+        if self.centre_table.numel() == 0:
+            return self.c0 + t * (self.c1 - self.c0)
+        return interpolate(self.centre_table.to(dtype=t.dtype), t)
 
     def values(self, pos: torch.Tensor) -> torch.Tensor:
         """The coordinate of (batch, n_atoms, 3) positions in Angstrom.

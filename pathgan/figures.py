@@ -45,17 +45,29 @@ def plot_rmsd(result: dict[str, Any], out: Path) -> None:
     save_figure(fig, out / "rmsd_curves.png")
 
 
+def progress_measure(result: dict[str, Any]) -> tuple[str, str, str]:
+    """Per-frame keys (generated, reference) and axis label of a comparison's progress measure.
+
+    The pulled coordinate when the comparison has it, else (older metrics) the CA(1)-CA(N) distance.
+    """
+    about = result.get("coordinate")
+    if about and "coordinate" in result.get("per_frame", {}):
+        return "coordinate", "reference_coordinate_same_t", f"{about['label']} ({about['unit']})"
+    return "end_to_end_angstrom", "reference_end_to_end_same_t_angstrom", "CA(1)-CA(N) distance (A)"
+
+
 def plot_profiles(result: dict[str, Any], out: Path) -> None:
-    """``profiles.png``: OpenMM energy, end-to-end distance and helix fraction along t."""
+    """``profiles.png``: OpenMM energy, the pulled coordinate and helix fraction along t."""
     pf = result["per_frame"]
     t = np.asarray(pf["t"])
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     axes[0].plot(t, pf["openmm_energy_kcal_mol"]["total"], "o-", label="generated")
     axes[0].plot(t, pf["reference_openmm_energy_same_t_kcal_mol"]["total"], "k--", label="reference (mean)")
     axes[0].set_ylabel("OpenMM energy (kcal/mol)")
-    axes[1].plot(t, pf["end_to_end_angstrom"], "o-", label="generated")
-    axes[1].plot(t, pf["reference_end_to_end_same_t_angstrom"], "k--", label="reference (mean)")
-    axes[1].set_ylabel("CA(1)-CA(N) distance (A)")
+    key, ref_key, label = progress_measure(result)
+    axes[1].plot(t, pf[key], "o-", label="generated")
+    axes[1].plot(t, pf[ref_key], "k--", label="reference (mean)")
+    axes[1].set_ylabel(label)
     axes[2].plot(t, pf["helix_fraction"], "o-", label="generated")
     axes[2].plot(t, pf["reference_helix_fraction_same_t"], "k--", label="reference (mean)")
     axes[2].set_ylabel("DSSP helix fraction")

@@ -28,7 +28,7 @@ from .config import TrainingConfig
 from .data import ReferenceSet
 from .model import Discriminator, Generator, noise_modes, template_frames
 from .potential import TorchMDPotential
-from .restraint import EndToEndRestraint
+from .restraint import coordinate_values, pull_restraint
 from .tables import bin_by_t
 from .torsions import TorsionSet
 
@@ -75,6 +75,15 @@ def reference_distance_table(
     return np.array([d[idx].mean() for idx in bin_by_t(t, n_points)])
 
 
+def reference_coordinate_table(
+    reference: ReferenceSet, pull: PullProtocol, system: MolecularSystem, n_points: int = 51
+) -> np.ndarray:
+    """Mean pulled coordinate (A or deg, torsions unwrapped) of the reference frames at ``n_points`` t."""
+    xyz, t, _ = reference.arrays()
+    v = coordinate_values(pull, system, xyz, t)
+    return np.array([v[idx].mean() for idx in bin_by_t(t, n_points)])
+
+
 class GAN:
     """Generator, discriminator, torsions, potential and restraint of one system and configuration."""
 
@@ -115,8 +124,8 @@ class GAN:
             len(self.torsions), m.disc_hidden, m.disc_activation, m.disc_t_frequencies, m.torsion_features
         ).to(self.device, self.dtype)
         self.centre_table = centre_table
-        self.restraint = EndToEndRestraint.from_protocol(
-            self.pull, system.n_atoms, None if centre_table is None else list(centre_table)
+        self.restraint = pull_restraint(
+            self.pull, system, None if centre_table is None else list(centre_table)
         )
         self.potential = TorchMDPotential.from_system(
             system, restraint=self.restraint, dtype=self.dtype, device=self.device
@@ -137,7 +146,10 @@ class GAN:
             mean = _mean_structure(xyz)
         if config.restraint_target == "reference":
             pull = pull.with_groups(system)
-            table = reference_distance_table(train, pull.group_a, pull.group_b)
+            if pull.coordinate is None:
+                table = reference_distance_table(train, pull.group_a, pull.group_b)
+            else:
+                table = reference_coordinate_table(train, pull, system)
         return cls(system, config, pull, template, mean, table, modes)
 
     def angles(self, pos: torch.Tensor) -> torch.Tensor:

@@ -76,8 +76,9 @@ class TorchMDPotential(nn.Module):
         Which of :data:`TERMS` to compute (default: the torchmd terms and every term of
         ``extra_terms``).
     restraint
-        Optional :class:`EndToEndRestraint`, added as the ``restraint`` term when
-        ``t`` is passed to :meth:`forward`.
+        Optional moving restraint (:class:`EndToEndRestraint`, ``CoordinateRestraint``: any
+        module ``(pos, t) -> (batch,)`` kcal/mol), added as the ``restraint`` term when ``t``
+        is passed to :meth:`forward`.
     extra_terms
         Terms computed from the OpenMM forces ({name: module}, see :func:`.force_terms.force_terms`).
     """
@@ -86,7 +87,7 @@ class TorchMDPotential(nn.Module):
         self,
         parameters: Parameters,
         terms: Sequence[str] | None = None,
-        restraint: EndToEndRestraint | None = None,
+        restraint: EndToEndRestraint | nn.Module | None = None,
         torsions: TorsionSet | None = None,
         extra_terms: dict[str, nn.Module] | None = None,
     ) -> None:
@@ -185,7 +186,7 @@ class TorchMDPotential(nn.Module):
         cls,
         system: MolecularSystem,
         terms: Sequence[str] | None = None,
-        restraint: EndToEndRestraint | None = None,
+        restraint: EndToEndRestraint | nn.Module | None = None,
         dtype: torch.dtype = torch.float64,
         device: str | torch.device = "cpu",
     ) -> TorchMDPotential:

@@ -18,6 +18,7 @@ from openmm_bridge.plots import plt, save_figure
 from openmm_bridge.provenance import versions
 from openmm_bridge.trajio import read_trajectory
 
+from .figures import progress_measure
 from .run_system import system_title
 
 #: Headline metrics: (key in compare's summary, label with unit, format).
@@ -79,12 +80,19 @@ def _solvent(system_xml: Path) -> str:
     return describe_solvent(mm.XmlSerializer.deserialize(system_xml.read_text()))
 
 
-def plot_profiles_together(generated: dict, refined: dict, path: Path) -> None:
-    """Energy, end-to-end distance and helicity along t: generated, refined, reference."""
+def plot_profiles_together(
+    generated: dict, refined: dict, path: Path, progress: tuple[str, str, str] | None = None
+) -> None:
+    """Energy, the pulled coordinate and helicity along t: generated, refined, reference.
+
+    ``progress``: per-frame keys and label of the progress measure (``figures.progress_measure``;
+    default the CA(1)-CA(N) distance).
+    """
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     specs = [
         ("openmm_energy_kcal_mol", "reference_openmm_energy_same_t_kcal_mol", "OpenMM energy (kcal/mol)"),
-        ("end_to_end_angstrom", "reference_end_to_end_same_t_angstrom", "CA(1)-CA(N) distance (A)"),
+        progress
+        or ("end_to_end_angstrom", "reference_end_to_end_same_t_angstrom", "CA(1)-CA(N) distance (A)"),
         ("helix_fraction", "reference_helix_fraction_same_t", "DSSP helix fraction"),
     ]
     for ax, (key, ref_key, label) in zip(axes, specs, strict=True):
@@ -116,7 +124,8 @@ def write_report(run_dir: Path, config: dict, stages: dict) -> dict[str, Any]:
     pmf = _load(run_dir / "pmf" / "pmf.json")
     umbrella = _load(run_dir / "pathcv" / "umbrella.json")
     model = run_dir / "train" / "losses.csv"
-    plot_profiles_together(gen.get("per_frame", {}), ref.get("per_frame", {}), rep / "profiles.png")
+    progress = progress_measure(gen) if "coordinate" in ref.get("per_frame", {}) or not ref else None
+    plot_profiles_together(gen.get("per_frame", {}), ref.get("per_frame", {}), rep / "profiles.png", progress)
     # pictures of the structures along the paths
     trajs = []
     path_dir, string_dcd = run_dir / "path", run_dir / "refine" / "string.dcd"

@@ -11,7 +11,9 @@ harmonic restraint with a moving centre, the protocol of the reference pulls
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -20,6 +22,9 @@ from openmm_bridge.errors import PathganInputError
 from openmm_bridge.protocol import PullProtocol
 
 from .tables import interpolate
+
+if TYPE_CHECKING:
+    from openmm_bridge.system import MolecularSystem
 
 
 class EndToEndRestraint(nn.Module):
@@ -111,3 +116,46 @@ class EndToEndRestraint(nn.Module):
     def extra_repr(self) -> str:
         shape = f"table of {self.centre_table.numel()}" if self.centre_table.numel() else "linear"
         return f"k={self.k} kcal/mol/A^2, centre {self.c0} -> {self.c1} A ({shape})"
+
+
+def pull_restraint(
+    protocol: PullProtocol,
+    system: MolecularSystem,
+    centre_table: Sequence[float] | None = None,
+) -> nn.Module:
+    """The moving restraint of ``protocol`` on ``system``, energy (batch,) kcal/mol of ``(pos, t)``.
+
+    The default distance pull (no ``coordinate`` in the protocol) gives an
+    :class:`EndToEndRestraint`, as before; any other coordinate (a torsion, an RMSD, a
+    distance given as a spec) a :class:`~pathgan.coordinate_restraint.CoordinateRestraint`,
+    the torch twin of the OpenMM force steered MD pulls with. ``centre_table``: see either.
+    """
+    from .coordinate_restraint import CoordinateRestraint
+
+    if protocol.coordinate is None:
+        return EndToEndRestraint.from_protocol(protocol.with_groups(system), system.n_atoms, centre_table)
+    return CoordinateRestraint(
+        protocol.resolve_coordinate(system),
+        protocol.k_kcal_mol_a2,
+        protocol.c0_angstrom,
+        protocol.c1_angstrom,
+        None if centre_table is None else list(centre_table),
+    )
+
+
+def coordinate_values(
+    protocol: PullProtocol, system: MolecularSystem, xyz: np.ndarray, t: np.ndarray
+) -> np.ndarray:
+    """The pulled coordinate of frames (n, n_atoms, 3) in Angstrom at progress ``t`` (n,).
+
+    Angstrom, or degrees for a torsion: unwrapped onto the protocol's centre line (within 180
+    degrees of c(t)), so that averages and plots stay continuous across 180 degrees.
+    """
+    coordinate = protocol.resolve_coordinate(system)
+    values = coordinate.values(xyz)
+    if coordinate.kind == "torsion":
+        centre = protocol.c0_angstrom + np.asarray(t, dtype=np.float64) * (
+            protocol.c1_angstrom - protocol.c0_angstrom
+        )
+        values = centre + (values - centre + 180.0) % 360.0 - 180.0
+    return values

@@ -79,3 +79,25 @@ def test_physical_checks(deca):
     assert not any(frozenset(p) in bonded for p in pairs)
     assert closest_contact(x, pairs)[0] > 1.5
     assert len(heavy_atoms(top)) == 55  # 10 Ala x 5 + ACE 3 + NME 2 heavy atoms (57 H)
+
+
+def test_progress_measure_follows_the_pulled_coordinate(replica0, deca, tmp_path):
+    """The reference pulls' coordinate by default (here their CA-CA distance); a torsion when asked."""
+    from openmm_bridge.protocol import PullProtocol
+    from pathgan.figures import progress_measure
+
+    xyz, t = replica0.frames[0], replica0.labels(0)
+    default = compare_path(t, xyz, replica0, deca)
+    assert default["coordinate"]["label"] == "CA(1)-CA(N) distance"
+    np.testing.assert_allclose(
+        default["per_frame"]["coordinate"], default["per_frame"]["end_to_end_angstrom"], atol=1e-3
+    )
+    proto = PullProtocol(
+        c0_angstrom=-60.0, c1_angstrom=60.0, coordinate={"kind": "torsion", "torsion": "phi:ALA3"}
+    )
+    result = compare_path(t, xyz, replica0, deca, pull=proto)
+    assert result["coordinate"] == {"label": "torsion phi:ALA3", "unit": "deg", "kind": "torsion"}
+    assert result["summary"]["max_coordinate_deviation_deg"] == pytest.approx(0.0, abs=1e-3)
+    assert progress_measure(result)[2] == "torsion phi:ALA3 (deg)"
+    write_comparison(result, tmp_path, {"test": True})
+    assert json.loads((tmp_path / "metrics.json").read_text())["coordinate"]["unit"] == "deg"

@@ -123,13 +123,13 @@ def cmd_smd(args: argparse.Namespace) -> int:
             r["index"],
             r["seed"],
             r["n_frames"],
-            r["final_distance_angstrom"],
+            r.get("final_coordinate", r["final_distance_angstrom"]),
             r["final_work_kcal_mol"],
             r["wall_s"],
         ]
         for r in results
     ]
-    print(table(["replica", "seed", "frames", "final d (A)", "work (kcal/mol)", "wall (s)"], rows))
+    print(table(["replica", "seed", "frames", "final value", "work (kcal/mol)", "wall (s)"], rows))
     print(f"wrote {args.out}/replica_*/ (trajectory.dcd, pull.csv); next: pathgan pmf --smd {args.out}")
     return 0
 
