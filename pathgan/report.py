@@ -166,6 +166,7 @@ def write_report(run_dir: Path, config: dict, stages: dict) -> dict[str, Any]:
             "replicas": len(pmf.get("replicas", [])),
             "final_mean_work_kcal_mol": pmf.get("final_mean_work_kcal_mol"),
             "final_pmf_cumulant_kcal_mol": pmf.get("final_pmf_cumulant_kcal_mol"),
+            "coordinate": gen.get("coordinate") or {"label": "CA(1)-CA(N) distance", "unit": "A"},
         },
         "pmf_along_path": {
             "s": pmf_s.get("s"),
@@ -222,7 +223,7 @@ half (the floor finite data allow). Path metrics are medians over the paths.</p>
 <table><tr><th>metric</th><th>best candidate</th><th>refined</th></tr>{rows}</table>
 <p>String: converged {s["converged"]}, {s["iterations"]} iterations, {s["force_evaluations"]} force evaluations,
 highest energy {_num(s["highest_energy_above_start_kcal_mol"])} kcal/mol above the start.
-Pulls: {metrics["pulls"]["replicas"]} replicas, mean final work {_num(metrics["pulls"]["final_mean_work_kcal_mol"])} kcal/mol;
+Pulls along {html.escape(metrics["pulls"]["coordinate"]["label"])}: {metrics["pulls"]["replicas"]} replicas, mean final work {_num(metrics["pulls"]["final_mean_work_kcal_mol"])} kcal/mol;
 reference frames with an inverted stereocentre: {gen.get("summary", {}).get("reference_frames_with_inverted_centres", "-")}.
 System: {html.escape(str(config.get("system", {})))}, in {html.escape(solvent)}, stereochemistry {html.escape(stereo)};
 {html.escape(potential)}.</p>
@@ -230,7 +231,7 @@ System: {html.escape(str(config.get("system", {})))}, in {html.escape(solvent)},
 <h2>Structures along the path</h2>
 {_img(rep / "structures.png", "structures along the path")}
 
-<h2>Energy, end-to-end distance and helicity along the path</h2>
+<h2>Energy, pulled coordinate and helicity along the path</h2>
 {_img(rep / "profiles.png", "profiles along t")}
 
 <h2>RMSD to the reference (the paper's Figure 2)</h2>

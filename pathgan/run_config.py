@@ -50,6 +50,12 @@ def _merge_layer(data: dict[str, Any], layer: dict[str, Any], base: Path) -> dic
                 },
             }
         layer = {**layer, "system": system}
+    smd = layer.get("smd")
+    if isinstance(smd, dict) and isinstance(smd.get("coordinate"), dict):
+        target = smd["coordinate"].get("target")
+        if isinstance(target, str):  # an RMSD pull's target structure, relative to the layer's folder
+            coordinate = {**smd["coordinate"], "target": str(base / target)}
+            layer = {**layer, "smd": {**smd, "coordinate": coordinate}}
     return deep_merge(data, layer)
 
 

@@ -356,3 +356,35 @@ def test_pathgan_run_exits_2_naming_a_bad_system(tmp_path, capfd, yaml_text, nam
     err = capfd.readouterr().err
     assert err.startswith("pathgan run: error: ") and named.replace("{CONF}", str(conf)) in err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_run_pulling_a_torsion(tmp_path):
+    """``smd: {coordinate: torsion}``: pulls, PMF, restraint, comparison and report follow phi of ALA2."""
+    from openmm_bridge.pmf_outputs import read_pull_csv
+    from pathgan.run_config import deep_merge
+
+    torsion = {"kind": "torsion", "torsion": "phi:ALA2"}
+    smd = {"coordinate": torsion, "c0_angstrom": -60.0, "c1_angstrom": -120.0, "k_kcal_mol_a2": 100.0}
+    out = tmp_path / "torsion"
+    run_pipeline(out, "quick", overrides=deep_merge(TINY_RUN, {"smd": smd}), progress=False)
+    assert json.loads((out / "smd" / "smd.json").read_text())["protocol"]["coordinate"] == torsion
+    table = read_pull_csv(out / "smd" / "replica_000" / "pull.csv")
+    assert {"centre", "coordinate", "force"} <= set(table) and "distance_angstrom" not in table
+    assert table["centre"][-1] == pytest.approx(-120.0)
+    pmf = json.loads((out / "pmf" / "pmf.json").read_text())
+    assert (
+        pmf["coordinate"] == {"kind": "torsion", "unit": "deg"}
+        and (out / "pmf" / "pmf_coordinate.csv").exists()
+    )
+    model = torch_load(out / "train" / "model.pt")
+    assert model["pull"]["coordinate"] == torsion
+    metrics = json.loads((out / "compare" / "generated" / "metrics.json").read_text())
+    assert metrics["coordinate"]["label"] == "torsion phi:ALA2" and metrics["coordinate"]["unit"] == "deg"
+    assert "max_coordinate_deviation_deg" in metrics["summary"]
+    assert "Pulls along torsion phi:ALA2" in (out / "report.html").read_text()
+
+
+def torch_load(path):
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=False)

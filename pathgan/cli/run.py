@@ -1,4 +1,4 @@
-"""``pathgan run``: the whole pipeline, from a sequence to ``report.html`` and ``metrics.json``."""
+"""``pathgan run``: the whole pipeline, from the molecule to ``report.html`` and ``metrics.json``."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "run",
         help="the whole pipeline: build, pull, train, generate, refine, compare, report",
         description=(
-            "From the sequence to DIR/report.html and DIR/metrics.json. Stages whose settings and inputs did "
+            "From the molecule (system: a sequence, by default capped deca-alanine; or a PDB with force-field "
+            "XML files, a prmtop + inpcrd, a psf + CHARMM files + coordinates, a system folder) to "
+            "DIR/report.html and DIR/metrics.json. Stages whose settings and inputs did "
             "not change are skipped; an interrupted run resumes. --preset quick finishes in minutes on 2 "
             "cores; --preset paper runs at the paper's scale. A YAML file can set any parameter "
             "(sections: seed, system, smd, train, generate, refine, pathcv, compare, report)."
