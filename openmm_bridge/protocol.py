@@ -1,7 +1,7 @@
 """The pull protocol: the one description of a constant-velocity pull.
 
 Steered MD runs it in OpenMM (:mod:`.steered_md`), the cGAN's energy loss applies the same
-moving restraint in torch (``pathgan.restraint.EndToEndRestraint.from_protocol``), and a pull
+moving restraint in torch (``pathgan.restraint.pull_restraint``), and a pull
 folder records it in ``smd.json``. Distances in Angstrom, force constant in kcal/mol/A^2,
 times in ps or fs as named, temperature in K (OpenMM Quantities accepted).
 
@@ -73,7 +73,7 @@ class PullProtocol(Settings):
         return self.n_steps // self.frame_interval_steps + 1
 
     def centre_at_t(self, t: float) -> float:
-        """Restraint centre (Angstrom) at progress ``t`` in [0, 1] of the pull."""
+        """Restraint centre (Angstrom, or degrees for a torsion) at progress ``t`` in [0, 1] of the pull."""
         return self.c0_angstrom + t * (self.c1_angstrom - self.c0_angstrom)
 
     @property

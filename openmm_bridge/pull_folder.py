@@ -6,7 +6,8 @@
     DIR/start.pdb                 the starting structure of every replica (topology for the DCDs)
     DIR/replica_000/              a finished replica (renamed into place when complete):
         trajectory.dcd            frames every ``frame_interval_steps`` (step 0 included)
-        pull.csv                  per frame: step, time, centre, distance, force, work
+        pull.csv                  per frame: step, time, centre, distance, force, work (a torsion or
+                                  RMSD pull: centre, coordinate, force; ``pulling.pull_columns``)
         summary.json              seed, frames, final work, wall time, versions
     DIR/.replica_001.partial/     a replica in progress: the same files plus
         checkpoint-<step>.chk     the last OpenMM checkpoint and
@@ -126,6 +127,11 @@ def prepare_pull(
         "base_seed": int(base_seed),
         "protocol": protocol.to_dict(),
         "units": {"distance": "angstrom", "energy": "kcal/mol", "time": "ps"},
+        **(
+            {"coordinate": protocol.coordinate, "coordinate_unit": protocol.unit}
+            if protocol.coordinate
+            else {}
+        ),
         "n_replicas": int(n_replicas),
         "versions": versions(),
     }

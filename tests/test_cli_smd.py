@@ -42,3 +42,19 @@ def test_bad_input_exits_2_with_message(deca_dir, tmp_path, capsys):
     argv = ["smd", "--system", str(deca_dir), "--out", str(tmp_path / "x"), "--group-a", "999"]
     assert main(argv) == 2
     assert "out of range" in capsys.readouterr().err
+
+
+def test_smd_along_a_torsion_then_pmf(deca_dir, tmp_path, capsys):
+    out = tmp_path / "torsion"
+    argv = ["smd", "--system", str(deca_dir), "--out", str(out), "--replicas", "2", "--length-ps", "1"]
+    argv += ["--workers", "1", "--minimize-steps", "20", "--checkpoint-interval", "500", "--quiet"]
+    argv += ["--coordinate", "{kind: torsion, torsion: phi:ALA2}", "--c0", "-60", "--c1", "-90", "--k", "100"]
+    assert main(argv) == 0
+    assert "final value" in capsys.readouterr().out
+    assert "coordinate" in read_pull_csv(out / "replica_001" / "pull.csv")
+    assert main(["pmf", "--smd", str(out), "--bootstrap", "5"]) == 0
+    printed = capsys.readouterr().out
+    assert "centre (deg)" in printed and "torsion (deg)" in printed and "pmf_coordinate.csv" in printed
+    bad = ["smd", "--system", str(deca_dir), "--out", str(tmp_path / "x"), "--coordinate", "[1, 2]"]
+    assert main(bad) == 2
+    assert "--coordinate: expected a mapping" in capsys.readouterr().err

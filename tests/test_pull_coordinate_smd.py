@@ -89,6 +89,13 @@ def test_torsion_pull_records_the_torsion_and_exact_work(torsion_pull, deca):
     sim, pull = build_simulation(deca, PullProtocol.from_dict(manifest["protocol"]), 1)
     assert sim.context.getParameter("pull_centre") == pytest.approx(math.radians(-60.0))
     assert pull.coordinate == coordinate and pull.k_kcal_mol_a2 == pytest.approx(200.0)
+    # OpenMM's energy of the force is the wrapped harmonic the work was rebuilt with
+    sim.context.setPositions(deca.positions)
+    sim.context.setParameter("pull_centre", math.radians(170.0))
+    energy = sim.context.getState(getEnergy=True, groups={31}).getPotentialEnergy()
+    phi = pull.value(deca.positions.value_in_unit(u.nanometer))
+    d = math.radians((phi - 170.0 + 180.0) % 360.0 - 180.0)
+    assert energy.value_in_unit(u.kilocalorie_per_mole) == pytest.approx(0.5 * 200.0 * d**2, rel=1e-6)
 
 
 def test_torsion_pmf_is_labelled_in_degrees(torsion_pull, tmp_path):

@@ -27,8 +27,9 @@ def add_smd(sub: argparse._SubParsersAction) -> None:
         "smd",
         help="steered-MD replicas of a constant-velocity pull (OpenMM, through Dask)",
         description=(
-            "Pull the distance between two atom groups (default: CA of the first and last residue) with a "
-            "harmonic restraint whose centre moves linearly from c0 to c1. Defaults: the paper's protocol. "
+            "Pull the distance between two atom groups (default: CA of the first and last residue), or the "
+            "--coordinate given, with a harmonic restraint whose centre moves linearly from c0 to c1. "
+            "Defaults: the paper's protocol. "
             "Replicas run on a local Dask cluster, or on --scheduler. Re-running resumes a killed run."
         ),
     )
@@ -72,6 +73,11 @@ def add_smd(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--group-a", type=int, nargs="+", help="atom indices (0-based) of the first group")
     p.add_argument("--group-b", type=int, nargs="+", help="atom indices (0-based) of the second group")
     p.add_argument(
+        "--coordinate",
+        help="pull another coordinate, a YAML mapping: '{kind: torsion, torsion: phi:ALA2}' (then --c0/--c1 "
+        "in degrees, --k in kcal/mol/rad^2) or '{kind: rmsd, target: end.pdb, atoms: backbone}'",
+    )
+    p.add_argument(
         "--start", help="start every replica from this structure (e.g. a generated path's path.pdb)"
     )
     add_output_options(p)
@@ -80,8 +86,21 @@ def add_smd(sub: argparse._SubParsersAction) -> None:
 
 def protocol_from_args(args: argparse.Namespace) -> PullProtocol:
     """The :class:`~openmm_bridge.steered_md.PullProtocol` of ``pathgan smd``'s options."""
+    import yaml
+
+    from openmm_bridge.errors import PathganInputError
     from openmm_bridge.protocol import PullProtocol
 
+    coordinate = None
+    if args.coordinate is not None:
+        try:
+            coordinate = yaml.safe_load(args.coordinate)
+        except yaml.YAMLError as err:
+            raise PathganInputError(f"--coordinate: not a YAML mapping ({err})") from err
+        if not isinstance(coordinate, dict):
+            raise PathganInputError(
+                f"--coordinate: expected a mapping such as '{{kind: torsion, ...}}', got {coordinate!r}"
+            )
     return PullProtocol(
         c0_angstrom=args.c0,
         c1_angstrom=args.c1,
@@ -98,6 +117,7 @@ def protocol_from_args(args: argparse.Namespace) -> PullProtocol:
         platform=args.platform,
         group_a=args.group_a,
         group_b=args.group_b,
+        coordinate=coordinate,
     )
 
 
@@ -171,14 +191,15 @@ def cmd_pmf(args: argparse.Namespace) -> int:
     pick = np.unique(np.linspace(0, len(centre) - 1, min(args.points, len(centre))).round().astype(int))
     rows = [[f"{v:.2f}" if k == 0 else v for k, v in enumerate(pmf.rows()[i])] for i in pick]
     print(f"PMF from {pmf.n_replicas} replicas at {temperature:g} K (kcal/mol; +- bootstrap s.d.)")
-    print(table(["centre (A)", "<W>", "exp avg", "+-", "cumulant", "+-"], rows))
+    print(table([f"centre ({data.unit})", "<W>", "exp avg", "+-", "cumulant", "+-"], rows))
     if args.compare:
         _compare_work(Path(args.smd), Path(args.compare), out)
     ok = np.isfinite(g_z)
     pick_z = np.flatnonzero(ok)[:: max(int(ok.sum()) // args.points, 1)]
-    print("\nPMF along the pulled distance (Hummer-Szabo reweighting), kcal/mol")
-    print(table(["distance (A)", "PMF"], [[f"{z[i]:.2f}", g_z[i]] for i in pick_z]))
-    print(f"wrote {out}/pmf.csv, pmf_distance.csv, pmf.json, work.png, pmf.png")
+    print(f"\nPMF along the pulled {data.kind} (Hummer-Szabo reweighting), kcal/mol")
+    print(table([f"{data.kind} ({data.unit})", "PMF"], [[f"{z[i]:.2f}", g_z[i]] for i in pick_z]))
+    along = "pmf_distance.csv" if data.kind == "distance" else "pmf_coordinate.csv"
+    print(f"wrote {out}/pmf.csv, {along}, pmf.json, work.png, pmf.png")
     return 0
 
 
