@@ -17,7 +17,7 @@ _EXPORTS = {
     "StereochemistryWarning": "system",
     "check_structure": "stereochemistry",
     "PullProtocol": "protocol",
-    "centroid_distance_force": "pulling",
+    "centroid_distance_force": "pull_forces",
     "PullCoordinate": "pull_coordinates",
     "resolve_coordinate": "pull_coordinates",
     "classify_forces": "force_table",

@@ -22,7 +22,7 @@ from .context import make_context
 from .distances import centroid_distance
 from .energies import OpenMMEvaluator
 from .errors import PathganInputError
-from .pulling import centroid_distance_force
+from .pull_forces import centroid_distance_force
 from .system import MolecularSystem
 from .units import angstrom_to_nm
 

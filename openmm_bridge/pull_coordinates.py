@@ -39,7 +39,7 @@ import openmm as mm
 from .collective_variables import available_torsions
 from .distances import centroid_distance
 from .errors import PathganInputError
-from .pulling import DEFAULT_NAME, PULL_FORCE_GROUP, centroid_distance_force
+from .pull_forces import DEFAULT_NAME, PULL_FORCE_GROUP, centroid_distance_force
 from .units import angstrom_to_nm, kcal_a2_to_kj_nm2, kcal_to_kj
 
 #: The kinds of coordinate and the unit of each at the interface.
