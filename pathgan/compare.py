@@ -34,7 +34,7 @@ from openmm_bridge.units import angstrom_to_nm, nm_to_angstrom
 from .data import ReferenceSet
 from .ensemble_metrics import rmsd_matrix
 from .metrics import end_to_end_distance_angstrom, helix_fraction
-from .restraint import coordinate_values
+from .restraint import coordinate_values, reference_pull
 
 
 def _traj(xyz_angstrom: np.ndarray, top: md.Topology) -> md.Trajectory:
@@ -77,17 +77,6 @@ def closest_contact(xyz_angstrom: np.ndarray, pairs: np.ndarray) -> np.ndarray:
 
 def _same_t_index(ref_t: np.ndarray, t: float) -> int:
     return int(np.argmin(np.abs(ref_t - t)))
-
-
-def reference_pull(reference: ReferenceSet) -> PullProtocol | None:
-    """The protocol of the pull folder the reference frames come from (``smd.json``), if any."""
-    from openmm_bridge.pull_folder import MANIFEST, read_protocol
-
-    for source in reference.sources[:1]:
-        folder = Path(source).parent.parent
-        if (folder / MANIFEST).exists():
-            return read_protocol(folder)
-    return None
 
 
 def compare_path(

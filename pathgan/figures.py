@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from openmm_bridge.plots import plt, save_figure
+from openmm_bridge.protocol import PullProtocol
 
 
 def plot_rmsd(result: dict[str, Any], out: Path) -> None:
@@ -114,25 +115,31 @@ def plot_ensemble(
     ensemble: dict[str, Any],
     path: str | os.PathLike,
 ) -> None:
-    """The candidates against the held-out pulls: the pulled distance along t of every candidate and replica,
-    the spread per bin of t, and the OpenMM energy per bin (median and interquartile range)."""
-    from openmm_bridge.distances import centroid_distance
+    """The candidates against the held-out pulls: the pulled coordinate along t of every candidate and
+    replica, the spread per bin of t, and the OpenMM energy per bin (median and interquartile range).
 
-    i, j = system.end_to_end_atoms()
+    The coordinate is the held-out pulls' own (their ``smd.json``; the end-to-end CA distance
+    without one), torsions unwrapped onto the pull's centre line.
+    """
+    from .restraint import coordinate_values, reference_pull
+
+    pull = reference_pull(heldout) or PullProtocol()
+    coordinate = pull.resolve_coordinate(system)
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
     for k, c in enumerate(candidates):
         axes[0].plot(
             t,
-            centroid_distance(c, [i], [j]),
+            coordinate_values(pull, system, c, t),
             color="C0",
             lw=0.7,
             alpha=0.5,
             label="candidates" if k == 0 else None,
         )
     for k in range(heldout.n_trajectories):
+        labels = heldout.labels(k)
         axes[0].plot(
-            heldout.labels(k),
-            centroid_distance(heldout.frames[k], [i], [j]),
+            labels,
+            coordinate_values(pull, system, heldout.frames[k], labels),
             color="k",
             lw=0.8,
             ls="--",
@@ -140,7 +147,7 @@ def plot_ensemble(
             label="held-out pulls" if k == 0 else None,
         )
     axes[0].set_xlabel("t")
-    axes[0].set_ylabel("CA(first)-CA(last) distance (A)")
+    axes[0].set_ylabel(f"{coordinate.label} ({coordinate.unit})")
     bins = ensemble["generated"]["per_bin"]
     centres = [(b["bin"] + 0.5) / len(bins) for b in bins]
     for key, label, style in (

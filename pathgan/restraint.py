@@ -11,7 +11,8 @@ harmonic restraint with a moving centre, the protocol of the reference pulls
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -159,3 +160,14 @@ def coordinate_values(
         )
         values = centre + (values - centre + 180.0) % 360.0 - 180.0
     return values
+
+
+def reference_pull(reference: Any) -> PullProtocol | None:
+    """The protocol of the pull folder a ReferenceSet's frames come from (``smd.json``), if any."""
+    from openmm_bridge.pull_folder import MANIFEST, read_protocol
+
+    for source in reference.sources[:1]:
+        folder = Path(source).parent.parent
+        if (folder / MANIFEST).exists():
+            return read_protocol(folder)
+    return None
