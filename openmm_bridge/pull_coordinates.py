@@ -40,7 +40,9 @@ from .collective_variables import available_torsions
 from .distances import centroid_distance
 from .errors import PathganInputError
 from .pull_forces import DEFAULT_NAME, PULL_FORCE_GROUP, centroid_distance_force
-from .units import angstrom_to_nm, kcal_a2_to_kj_nm2, kcal_to_kj
+from .stereochemistry import dihedral_deg
+from .superpose import superpose
+from .units import angstrom_to_nm, kcal_a2_to_kj_nm2, kcal_to_kj, nm_to_angstrom
 
 #: The kinds of coordinate and the unit of each at the interface.
 UNITS = {"distance": "A", "torsion": "deg", "rmsd": "A"}
@@ -192,33 +194,20 @@ class PullCoordinate:
 
 
 def dihedral_degrees(xyz: np.ndarray, quad: Sequence[int]) -> np.ndarray:
-    """IUPAC dihedral i-j-k-l of each frame (n_frames, n_atoms, 3), degrees in (-180, 180].
-
-    The same atan2 form as ``pathgan.geometry.dihedral_from_bonds`` (and OpenMM's sign).
-    """
-    i, j, k, l_ = (xyz[:, a] for a in quad)
-    b1, b2, b3 = j - i, k - j, l_ - k
-    n1, n2 = np.cross(b1, b2), np.cross(b2, b3)
-    y = np.linalg.norm(b2, axis=-1) * (b1 * n2).sum(-1)
-    deg = np.degrees(np.arctan2(y, (n1 * n2).sum(-1)))
-    return np.where(deg <= -180.0, deg + 360.0, deg)
+    """IUPAC dihedral i-j-k-l of each frame (n_frames, n_atoms, 3), degrees in (-180, 180] (OpenMM's sign)."""
+    deg = dihedral_deg(xyz, *quad)
+    return np.where(deg <= -180.0, deg + 360.0, deg)  # atan2 may give -180 itself
 
 
 def kabsch_rmsd(mobile: np.ndarray, target: np.ndarray) -> np.ndarray:
     """RMSD of frames (n_frames, n, 3) to ``target`` (n, 3) after optimal superposition, same unit.
 
-    Both are centred on their geometric centres and each frame is rotated (a proper rotation:
-    :func:`.superpose.kabsch_transform`'s reflection fix) onto the target, as OpenMM's
-    ``RMSDForce`` does. The deviation is summed after rotation, not from singular values, to
-    keep small RMSDs accurate.
+    Each frame is superposed onto the target by a proper rotation (:func:`.superpose.superpose`),
+    as OpenMM's ``RMSDForce`` does; the deviation is summed after superposition, not taken from
+    singular values, to keep small RMSDs accurate.
     """
-    x = mobile - mobile.mean(axis=1, keepdims=True)
-    y = target - target.mean(axis=0)
-    uu, _, vt = np.linalg.svd(np.swapaxes(x, 1, 2) @ y)
-    fix = np.ones((len(x), 3))
-    fix[:, 2] = np.where(np.linalg.det(uu @ vt) < 0, -1.0, 1.0)  # flip the smallest axis: no mirror image
-    rotation = (uu * fix[:, None, :]) @ vt  # uu @ diag(fix) @ vt, frame by frame
-    return np.sqrt(((x @ rotation - y) ** 2).sum(axis=(1, 2)) / x.shape[1])
+    moved = np.stack([superpose(frame, target) for frame in np.asarray(mobile, dtype=np.float64)])
+    return np.sqrt(((moved - target) ** 2).sum(axis=(1, 2)) / moved.shape[1])
 
 
 def _fail(where: str, message: str) -> PathganInputError:
@@ -291,7 +280,7 @@ def _read_target(path: Path, topology: md.Topology, where: str) -> np.ndarray:
                 f"{path} does not match the system: atom {diff} of residue {ours} (index {ours.index}) is "
                 f"{theirs_at} in the file but {ours_at} in the system",
             )
-    xyz = target.xyz[0].astype(np.float64) * 10.0  # nm -> Angstrom
+    xyz = nm_to_angstrom(target.xyz[0].astype(np.float64))
     if not np.isfinite(xyz).all():
         raise _fail(where, f"{path} has NaN or infinite coordinates")
     return xyz

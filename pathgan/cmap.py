@@ -36,7 +36,7 @@ from torch import nn
 
 from openmm_bridge.units import KJ_PER_KCAL
 
-from .geometry import dihedral_from_bonds
+from .geometry import dihedrals
 
 __all__ = ["CMAPTerm", "bicubic_coefficients", "periodic_spline_derivative_matrix"]
 
@@ -197,17 +197,8 @@ class CMAPTerm(nn.Module):
 
         OpenMM's convention: the IUPAC dihedral in (-pi, pi], then ``fmod(angle + 2 pi, 2 pi)``.
         """
-        idx = self.torsions
-        a = dihedral_from_bonds(
-            pos[:, idx[:, 1]] - pos[:, idx[:, 0]],
-            pos[:, idx[:, 2]] - pos[:, idx[:, 1]],
-            pos[:, idx[:, 3]] - pos[:, idx[:, 2]],
-        )
-        b = dihedral_from_bonds(
-            pos[:, idx[:, 5]] - pos[:, idx[:, 4]],
-            pos[:, idx[:, 6]] - pos[:, idx[:, 5]],
-            pos[:, idx[:, 7]] - pos[:, idx[:, 6]],
-        )
+        a = dihedrals(pos, self.torsions[:, :4])
+        b = dihedrals(pos, self.torsions[:, 4:])
         two_pi = 2 * math.pi
         return torch.fmod(a + two_pi, two_pi), torch.fmod(b + two_pi, two_pi)
 
