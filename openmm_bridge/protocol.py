@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from .system import MolecularSystem
 
 
+#: Default equilibration at c0 before the pulls, ps (deca-alanine's measured decorrelation: see the field).
+EQUILIBRATION_PS = 500.0
+
+
 @dataclasses.dataclass
 class PullProtocol(Settings):
     """Everything that defines a pull. Defaults: the paper's protocol (GUIDE section 2).
@@ -43,12 +47,19 @@ class PullProtocol(Settings):
     **degrees and kcal/mol/rad^2 for a torsion** (the suffixes are historical; a Quantity is
     therefore only accepted for Angstrom-valued coordinates). ``to_dict`` leaves out a None
     ``coordinate``, so the ``smd.json`` of a distance pull is the same as before.
+
+    ``equilibration_ps``: length of ONE Langevin run under the restraint held at c0 before the
+    pulls (:mod:`.equilibration`); the replicas start from configurations (positions and
+    velocities) drawn from it, spaced by its measured decorrelation time. 0 is the old protocol:
+    every replica starts from the minimised structure with fresh Maxwell-Boltzmann velocities. A
+    ``smd.json`` written before this setting existed has none: it reads as 0.
     """
 
     c0_angstrom: float = 12.0
     c1_angstrom: float = 34.0
     k_kcal_mol_a2: float = positive(1.0)
     length_ps: float = positive(1000.0)
+    equilibration_ps: float = non_negative(EQUILIBRATION_PS)
     temperature_k: float = positive(300.0)
     friction_per_ps: float = positive(1.0)
     timestep_fs: float = positive(2.0)
@@ -66,6 +77,11 @@ class PullProtocol(Settings):
     def n_steps(self) -> int:
         """Number of MD steps of the pull."""
         return int(round(self.length_ps * 1000.0 / self.timestep_fs))
+
+    @property
+    def equilibration_steps(self) -> int:
+        """Number of MD steps of the equilibration at c0 before the pulls (0: none)."""
+        return int(round(self.equilibration_ps * 1000.0 / self.timestep_fs))
 
     @property
     def n_frames(self) -> int:
@@ -165,6 +181,13 @@ class PullProtocol(Settings):
             raise PathganInputError(
                 f"{where}: {self.n_steps} steps ({self.length_ps} ps at {self.timestep_fs} fs) is not a "
                 f"positive multiple of the frame interval {self.frame_interval_steps}"
+            )
+        n_eq = self.equilibration_steps
+        if self.equilibration_ps > 0 and (n_eq <= 0 or n_eq % self.frame_interval_steps):
+            raise PathganInputError(
+                f"{where}.equilibration_ps: {n_eq} steps ({self.equilibration_ps} ps at {self.timestep_fs} fs) "
+                f"is not a positive multiple of the frame interval {self.frame_interval_steps} (or 0: no "
+                "equilibration)"
             )
         if self.group_a is not None and self.group_b is not None:
             check_groups(self.group_a, self.group_b, 10**9, where)

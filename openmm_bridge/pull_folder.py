@@ -3,7 +3,11 @@
 ::
 
     DIR/smd.json                  protocol, seeds, system, versions (the manifest)
-    DIR/start.pdb                 the starting structure of every replica (topology for the DCDs)
+    DIR/start.pdb                 the starting structure (topology for the DCDs): of every replica
+                                  with equilibration_ps 0, else of the equilibration
+    DIR/equilibration/            the equilibration at c0 the replicas start from (equilibration_ps > 0;
+                                  :mod:`.equilibration`): trajectory.dcd, equilibration.csv, states.npz,
+                                  equilibration.json; its record, with each replica's start frame, in smd.json
     DIR/replica_000/              a finished replica (renamed into place when complete):
         trajectory.dcd            frames every ``frame_interval_steps`` (step 0 included)
         pull.csv                  per frame: step, time, centre, distance, force, work (a torsion or
@@ -77,20 +81,27 @@ def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
         raise PathganDataError(f"{path}: unreadable manifest ({err})") from err
 
 
+def recorded_protocol(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The protocol of a manifest as a dict; one written before ``equilibration_ps`` existed reads as 0."""
+    return {"equilibration_ps": 0.0, **manifest.get("protocol", {})}
+
+
 def read_protocol(folder: str | os.PathLike) -> PullProtocol:
     """The pull protocol recorded in a pull folder."""
-    return PullProtocol.from_dict(read_manifest(folder)["protocol"], f"{Path(folder) / MANIFEST}: protocol")
+    return PullProtocol.from_dict(
+        recorded_protocol(read_manifest(folder)), f"{Path(folder) / MANIFEST}: protocol"
+    )
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in ("system", "base_seed", "protocol", "start"):
-        if old.get(key) == new.get(key):
-            continue
         if key == "protocol":
-            po, pn = old.get("protocol", {}), new["protocol"]
-            out[key] = {k: (po.get(k), pn[k]) for k in pn if po.get(k) != pn[k]}
-        else:
+            po, pn = recorded_protocol(old), new["protocol"]
+            changed = {k: (po.get(k), pn[k]) for k in pn if po.get(k) != pn[k]}
+            if changed:
+                out[key] = changed
+        elif old.get(key) != new.get(key):
             out[key] = (old.get(key), new.get(key))
     return out
 
@@ -148,10 +159,18 @@ def prepare_pull(
         old = read_manifest(out)
         diff = _differences(old, manifest)
         if diff:
+            legacy = ""
+            if "equilibration_ps" in diff.get("protocol", {}) and "equilibration_ps" not in old["protocol"]:
+                legacy = (
+                    " (its smd.json predates equilibration_ps: its replicas start from the minimised "
+                    "structure, equilibration_ps 0)"
+                )
             raise PathganInputError(
-                f"{out}: holds a pull with another {', '.join(diff)} ({diff}); choose another --out"
+                f"{out}: holds a pull with another {', '.join(diff)} ({diff}){legacy}; choose another --out"
             )
         manifest["n_replicas"] = max(n_replicas, old.get("n_replicas", 0))
+        if "equilibration" in old:  # the record of a finished equilibration (openmm_bridge.equilibration)
+            manifest["equilibration"] = old["equilibration"]
     manifest["seeds"] = [replica_seed(base_seed, i) for i in range(manifest["n_replicas"])]
     out.mkdir(parents=True, exist_ok=True)
     if not (out / START_PDB).exists():

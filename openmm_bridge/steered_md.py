@@ -4,7 +4,10 @@ One replica is one OpenMM ``Simulation`` of a :class:`~openmm_bridge.system.Mole
 with the restraint of the protocol's pull coordinate (``PullProtocol.resolve_coordinate``: a
 centroid distance by default, or a torsion or an RMSD) whose centre a
 :class:`~openmm_bridge.pulling.ConstantVelocityPull` moves from c0 to c1; it writes into a pull
-folder (:mod:`.pull_folder`). A killed run resumes: finished replicas are kept as they are, a
+folder (:mod:`.pull_folder`). With ``equilibration_ps > 0`` every replica starts from a frame
+(positions and velocities) of one equilibration under the restraint at c0
+(:mod:`.equilibration`), run first; with 0, from the minimised start structure with fresh
+velocities (the old protocol). A killed run resumes: finished replicas are kept as they are, a
 partial one is cut back to its last checkpoint (DCD and CSV truncated to the checkpoint's
 frame count) and continues from it, bit for bit as if it had never stopped.
 """
@@ -12,6 +15,7 @@ frame count) and continues from it, bit for bit as if it had never stopped.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 import warnings
@@ -22,7 +26,7 @@ from typing import Any
 import openmm.app as app
 import openmm.unit as u
 
-from .context import langevin, make_simulation
+from .equilibration import ensure_equilibration, remove_partial, restrained_simulation, start_state
 from .errors import PathganDataError
 from .protocol import PullProtocol
 from .provenance import versions
@@ -34,6 +38,7 @@ from .pull_folder import (
     finished_replicas,
     partial_dir,
     prepare_pull,
+    read_manifest,
     replica_dir,
     write_json,
 )
@@ -44,6 +49,8 @@ from .trajio import truncate_csv, truncate_dcd
 
 __all__ = ["ReplicaResult", "build_simulation", "finished_replicas", "run_pull", "run_replica"]
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class ReplicaResult:
@@ -51,6 +58,8 @@ class ReplicaResult:
 
     ``final_coordinate``: the pulled coordinate at the end (Angstrom, or degrees for a torsion);
     ``final_distance_angstrom``: the same for a distance pull, None for any other.
+    ``start_frame``: the frame of the equilibration the replica started from (None, and left out
+    of ``summary.json``, with ``equilibration_ps`` 0).
     """
 
     index: int
@@ -62,18 +71,14 @@ class ReplicaResult:
     resumed_from_step: int = 0
     versions: dict[str, str] = field(default_factory=dict)
     final_coordinate: float | None = None
+    start_frame: int | None = None
 
 
 def build_simulation(
     system: MolecularSystem, protocol: PullProtocol, seed: int
 ) -> tuple[app.Simulation, ConstantVelocityPull]:
     """The pull's Simulation (MD System + restraint at c0, Langevin seeded with ``seed``) and its pull."""
-    md_system = system.md_system(protocol.constraints)
-    coordinate = protocol.resolve_coordinate(system)
-    force = coordinate.force(protocol.k_kcal_mol_a2, protocol.c0_angstrom)
-    md_system.addForce(force)
-    integrator = langevin(protocol.temperature_k, protocol.friction_per_ps, protocol.timestep_fs, seed)
-    simulation = make_simulation(system.topology, md_system, integrator, protocol.platform)
+    simulation, force, coordinate = restrained_simulation(system, protocol, seed)
     pull = ConstantVelocityPull(
         force,
         protocol.c0_angstrom,
@@ -88,12 +93,20 @@ def build_simulation(
 def _start(
     simulation: app.Simulation, pull: ConstantVelocityPull, positions: Any, protocol: PullProtocol, seed: int
 ) -> None:
-    """Positions, constraints, minimisation, velocities, and the centre at c0: step 0 of a replica."""
-    simulation.context.setPositions(positions)
-    simulation.context.applyConstraints(1e-6)
-    if protocol.minimize_steps > 0:
-        simulation.minimizeEnergy(maxIterations=protocol.minimize_steps)
-    simulation.context.setVelocitiesToTemperature(protocol.temperature_k * u.kelvin, seed)
+    """Step 0 of a replica: positions, then the centre at c0.
+
+    ``positions``: a structure (constrained, minimised, velocities drawn with ``seed``: the old
+    protocol), or ``(positions_nm, velocities_nm_ps)`` of an equilibration frame, taken as they are.
+    """
+    if isinstance(positions, tuple):
+        simulation.context.setPositions(positions[0])
+        simulation.context.setVelocities(positions[1])
+    else:
+        simulation.context.setPositions(positions)
+        simulation.context.applyConstraints(1e-6)
+        if protocol.minimize_steps > 0:
+            simulation.minimizeEnergy(maxIterations=protocol.minimize_steps)
+        simulation.context.setVelocitiesToTemperature(protocol.temperature_k * u.kelvin, seed)
     simulation.currentStep = 0
     simulation.context.setTime(0.0)
     pull.start(simulation.context)
@@ -122,6 +135,12 @@ def run_replica(system_dir: str, protocol_dict: dict, seed: int, out_dir: str, i
         return step // interval + 1
 
     t0 = time.perf_counter()
+    start_frame = None
+    if protocol.equilibration_ps > 0:
+        record = read_manifest(out).get("equilibration")
+        if record is None or index >= len(record["start_frames"]):  # called alone, not through run_pull
+            ensure_equilibration(system_dir, out)
+        start_frame, eq_positions, eq_velocities = start_state(out, index)
     progress = AtomicCheckpointReporter.load(work_dir)
     if progress is not None:
         chk = work_dir / progress["checkpoint"]
@@ -141,13 +160,11 @@ def run_replica(system_dir: str, protocol_dict: dict, seed: int, out_dir: str, i
     else:
         # start.pdb (written by prepare_pull): the system's positions, or the structure given with --start
         start = out / START_PDB
-        _start(
-            simulation,
-            pull,
-            app.PDBFile(str(start)).positions if start.exists() else system.positions,
-            protocol,
-            seed,
-        )
+        if start_frame is not None:
+            initial: Any = (eq_positions, eq_velocities)
+        else:
+            initial = app.PDBFile(str(start)).positions if start.exists() else system.positions
+        _start(simulation, pull, initial, protocol, seed)
         frames = DCDFrameReporter(work_dir / TRAJECTORY, interval, system.topology, dt_ps)
         data = PullDataReporter(work_dir / PULL_CSV, interval, pull)
         state = simulation.context.getState(getPositions=True)
@@ -184,8 +201,11 @@ def run_replica(system_dir: str, protocol_dict: dict, seed: int, out_dir: str, i
         resumed_from_step=0 if progress is None else progress["step"],
         versions=versions(),
         final_coordinate=final_value,
+        start_frame=start_frame,
     )
     summary = asdict(result)
+    if start_frame is None:  # the old protocol's summary, as it was
+        summary.pop("start_frame")
     write_json(work_dir / SUMMARY, summary)
     for chk in work_dir.glob("checkpoint-*.chk"):
         chk.unlink()
@@ -207,11 +227,48 @@ def run_pull(
 ) -> list[dict]:
     """Run ``n_replicas`` pulls through Dask (a local cluster, or ``scheduler``); return their summaries.
 
-    Finished replicas are kept; partial ones resume from their last checkpoint.
+    With ``equilibration_ps > 0`` the equilibration at c0 runs first, as one Dask task (reused when
+    finished); a warning says when it is too short for decorrelated starts. Finished replicas are
+    kept; partial ones resume from their last checkpoint.
     """
-    from .execution import run_tasks
+    from .execution import dask_client, run_tasks
 
     manifest = prepare_pull(system_dir, out, n_replicas, protocol or PullProtocol(), base_seed, start)
+    with dask_client(scheduler, n_workers) as client:
+        if manifest["protocol"]["equilibration_ps"] > 0:
+            remove_partial(out)  # a killed run's
+            (record,) = run_tasks(
+                ensure_equilibration,
+                [{"system_dir": str(Path(system_dir).resolve()), "out": str(Path(out).resolve())}],
+                ["equilibration"],
+                desc="equilibration",
+                progress=progress,
+                client=client,
+            )
+            log.info(
+                "equilibration %g ps: tau %.3g ps, starts %.3g ps apart (frames %s)",
+                record["length_ps"],
+                record["tau_ps"],
+                record["spacing_ps"],
+                record["start_frames"],
+            )
+            if record["warning"]:
+                warnings.warn(f"{out}: {record['warning']}", stacklevel=2)
+            manifest = read_manifest(out)
+        return _run_replicas(system_dir, out, n_replicas, manifest, client, progress)
+
+
+def _run_replicas(
+    system_dir: str | os.PathLike,
+    out: str | os.PathLike,
+    n_replicas: int,
+    manifest: dict[str, Any],
+    client: Any,
+    progress: bool,
+) -> list[dict]:
+    """The replicas of a prepared pull folder as Dask tasks on ``client``."""
+    from .execution import run_tasks
+
     tasks = [
         {
             "system_dir": str(Path(system_dir).resolve()),
@@ -233,8 +290,7 @@ def run_pull(
         run_replica,
         tasks,
         names,
-        scheduler=scheduler,
-        n_workers=n_workers,
+        client=client,
         desc="steered MD",
         progress=progress,
         progress_units=("step", n_steps * len(tasks), steps_done),

@@ -146,3 +146,19 @@ def test_quantities_are_accepted():
 def test_round_trip_through_a_dict(deca):
     p = PullProtocol(c0_angstrom=14.0, length_ps=20.0).with_groups(deca)
     assert PullProtocol.from_dict(p.to_dict()) == p
+
+
+def test_equilibration_before_the_pulls():
+    p = PullProtocol()
+    assert p.equilibration_ps == 500.0 and p.equilibration_steps == 250_000  # the paper preset's starts
+    assert p.to_dict()["equilibration_ps"] == 500.0  # always recorded, 0 included
+    old = PullProtocol(equilibration_ps=0.0)
+    assert old.equilibration_steps == 0 and old.to_dict()["equilibration_ps"] == 0.0
+    old.validate()  # 0: no equilibration, the old protocol
+    assert PullProtocol(equilibration_ps=2 * u.nanosecond).equilibration_ps == pytest.approx(2000.0)
+    _invalid("pull.equilibration_ps: must be >= 0, got -1.0", equilibration_ps=-1.0)
+    _invalid(
+        "pull.equilibration_ps: 55 steps (0.11 ps at 2.0 fs) is not a positive multiple of the frame interval 50",
+        equilibration_ps=0.11,
+    )
+    _invalid("pull.equilibration_ps: expected float, got '10'", equilibration_ps="10")

@@ -23,6 +23,7 @@ from openmm_bridge.system import MolecularSystem
 #: 2 ps (1000 steps) with a row at every move of the centre, so the work can be rebuilt exactly.
 SHORT = {
     "length_ps": 2.0,
+    "equilibration_ps": 0.0,  # from the minimised helix (the old protocol)
     "minimize_steps": 20,
     "frame_interval_steps": 10,
     "update_interval_steps": 10,

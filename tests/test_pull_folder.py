@@ -165,3 +165,43 @@ def test_a_start_frame_out_of_range_is_named(deca, deca_dir, tmp_path):
     md.Trajectory(deca.positions_angstrom()[None] / 10, mdtraj_topology(deca)).save_dcd(str(one))
     with pytest.raises(PathganInputError, match=r"one.dcd: no frame 5 \(it has 1, counted from 0\)"):
         prepare_pull(deca_dir, tmp_path / "p", 1, PullProtocol(), start=one, start_frame=5)
+
+
+# ---------------------------------------------------------------- equilibration_ps and old folders
+def _as_before_equilibration_ps(out) -> None:
+    """Make ``out``'s smd.json look written before equilibration_ps existed (no such key)."""
+    manifest = json.loads((out / MANIFEST).read_text())
+    del manifest["protocol"]["equilibration_ps"]
+    (out / MANIFEST).write_text(json.dumps(manifest))
+
+
+def test_an_old_folder_reads_as_equilibration_ps_0_and_refuses_another(deca_dir, tmp_path):
+    out = tmp_path / "smd"
+    old = PROTOCOL.replace(equilibration_ps=0.0)
+    prepare_pull(deca_dir, out, 2, old, base_seed=5)
+    _as_before_equilibration_ps(out)
+    assert read_protocol(out).equilibration_ps == 0.0  # not the default
+    before = (out / MANIFEST).read_text()
+    with pytest.raises(PathganInputError, match="another protocol") as err:
+        prepare_pull(deca_dir, out, 2, PROTOCOL, base_seed=5)  # the default: 500 ps
+    assert "'equilibration_ps': (0.0, 500.0)" in str(err.value)
+    assert "predates equilibration_ps" in str(err.value) and "choose another --out" in str(err.value)
+    assert (out / MANIFEST).read_text() == before
+    # the old protocol asked for explicitly is the same pull
+    assert prepare_pull(deca_dir, out, 2, old, base_seed=5)["protocol"]["equilibration_ps"] == 0.0
+
+
+def test_a_new_folder_of_another_equilibration_is_refused_without_the_old_folder_hint(deca_dir, tmp_path):
+    out = tmp_path / "smd"
+    prepare_pull(deca_dir, out, 2, PROTOCOL.replace(equilibration_ps=10.0), base_seed=5)
+    with pytest.raises(PathganInputError, match=re.escape("'equilibration_ps': (10.0, 0.0)")) as err:
+        prepare_pull(deca_dir, out, 2, PROTOCOL.replace(equilibration_ps=0.0), base_seed=5)
+    assert "predates" not in str(err.value)
+
+
+def test_a_rerun_keeps_the_equilibration_record(deca_dir, tmp_path):
+    out = tmp_path / "smd"
+    prepare_pull(deca_dir, out, 2, PROTOCOL, base_seed=5)
+    manifest = json.loads((out / MANIFEST).read_text())
+    (out / MANIFEST).write_text(json.dumps({**manifest, "equilibration": {"start_frames": [7, 3]}}))
+    assert prepare_pull(deca_dir, out, 3, PROTOCOL, base_seed=5)["equilibration"] == {"start_frames": [7, 3]}

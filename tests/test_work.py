@@ -196,3 +196,88 @@ def test_update_interval_must_be_positive():
     for bad in (0, -5):
         with pytest.raises(PathganInputError, match=f"update_interval must be positive, got {bad}"):
             MovingParameter(31, "r0", schedule, update_interval=bad)
+
+
+# ---------------------------------------------------------------- a periodic system
+BOX_NM = 3.0
+K_PBC = 2.0  # kcal/mol/A^2
+
+
+def _periodic_pull(x0_nm: np.ndarray, c0_nm: float, c1_nm: float, n_steps: int = 400, seed: int = 5):
+    """A raw periodic OpenMM System: 4 particles in a 3 nm box, a centroid-distance restraint with
+    periodic boundary conditions between particles 0 and 1, its centre pulled from c0 to c1 (nm) by
+    :class:`~openmm_bridge.pulling.ConstantVelocityPull`. Returns the pull and, at every move, the
+    step, the centre (nm) and the unwrapped positions (nm)."""
+    from openmm_bridge.pull_forces import centroid_distance_force
+    from openmm_bridge.pulling import ConstantVelocityPull
+
+    system = mm.System()
+    system.setDefaultPeriodicBoxVectors(*(BOX_NM * np.eye(3)))
+    top = app.Topology()
+    top.setPeriodicBoxVectors(BOX_NM * np.eye(3) * u.nanometer)
+    res = top.addResidue("AR", top.addChain())
+    for _ in range(4):
+        system.addParticle(39.9)
+        top.addAtom("AR", app.element.argon, res)
+    force = centroid_distance_force([0], [1], K_PBC, 10 * c0_nm)
+    force.setUsesPeriodicBoundaryConditions(True)
+    system.addForce(force)
+    integrator = mm.LangevinMiddleIntegrator(300 * u.kelvin, 5 / u.picosecond, 2 * u.femtosecond)
+    integrator.setRandomNumberSeed(seed)
+    sim = app.Simulation(top, system, integrator, mm.Platform.getPlatformByName("Reference"))
+    sim.context.setPositions(x0_nm)
+    sim.context.setVelocitiesToTemperature(300 * u.kelvin, seed)
+    pull = ConstantVelocityPull(force, 10 * c0_nm, 10 * c1_nm, n_steps, update_interval=10)
+    pull.start(sim.context)
+
+    class Positions:  # after the pull at each move (same unwrapped group: list order holds)
+        rows: list = []
+
+        def describeNextReport(self, simulation):
+            return {"steps": 10 - simulation.currentStep % 10, "periodic": False, "include": ["positions"]}
+
+        def report(self, simulation, state):
+            x = state.getPositions(asNumpy=True).value_in_unit(u.nanometer)
+            self.rows.append((simulation.currentStep, simulation.context.getParameter("pull_centre"), x))
+
+    rec = Positions()
+    rec.rows = []
+    sim.reporters += [pull, rec]
+    sim.step(n_steps)
+    return pull, rec.rows
+
+
+def _numpy_work_kcal(rows, c0_nm: float, minimum_image: bool) -> float:
+    """Sum over moves of 1/2 k (d - c')^2 - 1/2 k (d - c)^2 = integral of k (c - d) dc at each move's d."""
+    k = K_PBC * 418.4  # kJ/mol/nm^2
+    w, c_prev = 0.0, c0_nm
+    for _, c, x in rows:
+        r = x[1] - x[0]
+        if minimum_image:
+            r = r - BOX_NM * np.round(r / BOX_NM)
+        d = float(np.linalg.norm(r))
+        w += 0.5 * k * ((d - c) ** 2 - (d - c_prev) ** 2)
+        c_prev = c
+    return w / KJ_PER_KCAL
+
+
+def test_periodic_work_equals_the_numpy_reconstruction_where_no_image_matters():
+    x0 = np.array([[1.0, 1.5, 1.5], [1.8, 1.5, 1.5], [0.3, 0.3, 0.3], [2.5, 2.6, 0.4]])
+    pull, rows = _periodic_pull(x0, 0.8, 1.1)
+    assert len(rows) == 40 and abs(pull.work_kcal_mol) > 0.5  # real work was done
+    plain = _numpy_work_kcal(rows, 0.8, minimum_image=False)
+    assert pull.work_kcal_mol == pytest.approx(plain, rel=1e-6, abs=1e-8)
+    # no pair is closer through the boundary: the minimum image changes nothing
+    assert _numpy_work_kcal(rows, 0.8, minimum_image=True) == pytest.approx(plain, rel=1e-12)
+
+
+def test_periodic_work_differs_from_the_numpy_reconstruction_where_an_image_matters():
+    # 2.4 nm apart in the box, 0.6 nm through its boundary: the restraint acts on the 0.6 nm image
+    x0 = np.array([[0.2, 1.5, 1.5], [2.6, 1.5, 1.5], [1.0, 0.3, 0.3], [1.5, 2.6, 0.4]])
+    pull, rows = _periodic_pull(x0, 0.6, 0.9)
+    d_raw = [np.linalg.norm(x[1] - x[0]) for _, _, x in rows]
+    assert min(d_raw) > 1.9  # never near the restraint centre without images
+    plain = _numpy_work_kcal(rows, 0.6, minimum_image=False)
+    imaged = _numpy_work_kcal(rows, 0.6, minimum_image=True)
+    assert pull.work_kcal_mol == pytest.approx(imaged, rel=1e-6, abs=1e-8)  # OpenMM's force, right
+    assert abs(pull.work_kcal_mol - plain) > 10.0  # the numpy distance without images is far off

@@ -40,6 +40,13 @@ def add_smd(sub: argparse._SubParsersAction) -> None:
         "--length-ps", type=float, default=d.length_ps, help=f"pull length, ps (default {d.length_ps:g})"
     )
     p.add_argument(
+        "--equilibration-ps",
+        type=float,
+        default=d.equilibration_ps,
+        help="equilibration at c0 the replicas start from, spaced by its decorrelation time; 0: all start "
+        f"from the minimised structure (the old protocol) (default {d.equilibration_ps:g})",
+    )
+    p.add_argument(
         "--seed", type=int, default=2024, help="base seed; replica seeds derive from it (default 2024)"
     )
     p.add_argument("--scheduler", help="address of a running Dask scheduler (default: a local cluster)")
@@ -106,6 +113,7 @@ def protocol_from_args(args: argparse.Namespace) -> PullProtocol:
         c1_angstrom=args.c1,
         k_kcal_mol_a2=args.k,
         length_ps=args.length_ps,
+        equilibration_ps=args.equilibration_ps,
         temperature_k=args.temperature,
         friction_per_ps=args.friction,
         timestep_fs=args.timestep_fs,
