@@ -1,7 +1,8 @@
-"""Collective variables that OpenMM computes: torsions and distances, by name, with restraints.
+"""Collective variables that OpenMM computes: torsions, distances and positions, by name, with restraints.
 
 A variable is named like pathgan's torsion features (``"phi:ALA2"``, ``"psi:ALA11"``, any
-of mdtraj's phi/psi/omega/chi1-4) or ``"distance:I-J"`` (atoms I and J, 0-based). Each
+of mdtraj's phi/psi/omega/chi1-4), ``"distance:I-J"`` (atoms I and J, 0-based) or
+``"x:I"``, ``"y:I"``, ``"z:I"`` (a Cartesian coordinate of atom I, for model surfaces). Each
 becomes a Custom*Force whose energy *is* the variable, so OpenMM's ``CustomCVForce`` can
 read its value and restrain it::
 
@@ -10,8 +11,8 @@ read its value and restrain it::
     system.addForce(force); ...; set_targets(context, cvs, values)
     cv_values(context, force, cvs)                     # radians / Angstrom
 
-Units at the interface: radians for torsions, Angstrom for distances, kcal/mol per rad^2 or
-per A^2 for the force constant. Inside the force (its Context parameters ``cv_k``, kJ/mol,
+Units at the interface: radians for torsions, Angstrom for distances and positions, kcal/mol
+per rad^2 or per A^2 for the force constant. Inside the force (its Context parameters ``cv_k``, kJ/mol,
 and ``cv<i>_target``, radians or nm) OpenMM's.
 """
 
@@ -29,13 +30,16 @@ from .errors import PathganInputError
 from .torsion_index import named_torsions
 from .units import ANGSTROM_PER_NM, angstrom_to_nm, kcal_to_kj, nm_to_angstrom
 
+#: Kinds of variable that are one Cartesian coordinate of one atom.
+CARTESIAN = ("x", "y", "z")
+
 
 @dataclass(frozen=True)
 class CollectiveVariable:
-    """A named torsion (radians, periodic) or distance (Angstrom at the interface, nm inside OpenMM)."""
+    """A named torsion (radians, periodic), distance or Cartesian coordinate (A outside, nm inside OpenMM)."""
 
     name: str
-    kind: str  # "torsion" or "distance"
+    kind: str  # "torsion", "distance", or "x" / "y" / "z" (a coordinate of one atom)
     atoms: tuple[int, ...]
 
     @property
@@ -48,6 +52,9 @@ class CollectiveVariable:
         if self.kind == "torsion":
             f = mm.CustomTorsionForce("theta")
             f.addTorsion(*self.atoms, [])
+        elif self.kind in CARTESIAN:
+            f = mm.CustomExternalForce(self.kind)  # no periodic wrapping: the coordinate itself
+            f.addParticle(self.atoms[0], [])
         else:
             f = mm.CustomBondForce("r")
             f.addBond(*self.atoms, [])
@@ -85,15 +92,31 @@ def resolve(topology: md.Topology, names: Sequence[str]) -> list[CollectiveVaria
                     f"collective variable {name!r} is not defined on this system ({topology.n_atoms} atoms)"
                 )
             out.append(CollectiveVariable(name, "distance", (i, j)))
+        elif name.split(":", 1)[0] in CARTESIAN:
+            out.append(cartesian(name, topology.n_atoms))
         elif name in torsions:
             out.append(CollectiveVariable(name, "torsion", torsions[name]))
         else:
             known = ", ".join(list(torsions)[:6])
             raise PathganInputError(
                 f"collective variable {name!r} is not defined on this system (known torsions: {known}, ...; "
-                "or distance:I-J)"
+                "or distance:I-J, or x:I / y:I / z:I)"
             )
     return out
+
+
+def cartesian(name: str, n_atoms: int) -> CollectiveVariable:
+    """``"x:I"`` (or y, z): coordinate of atom I (0-based) of a system of ``n_atoms``."""
+    axis, _, index = name.partition(":")
+    try:
+        i = int(index)
+    except ValueError as err:
+        raise PathganInputError(f"collective variable {name!r}: expected {axis}:I (an atom index)") from err
+    if axis not in CARTESIAN or not 0 <= i < n_atoms:
+        raise PathganInputError(
+            f"collective variable {name!r} is not defined on this system ({n_atoms} atoms)"
+        )
+    return CollectiveVariable(name, axis, (i,))
 
 
 def restraint_force(cvs: Sequence[CollectiveVariable], k_kcal_mol: float) -> mm.CustomCVForce:
@@ -106,7 +129,7 @@ def restraint_force(cvs: Sequence[CollectiveVariable], k_kcal_mol: float) -> mm.
         if cv.periodic:
             defs.append(f"d{i} = min(a{i}, {2 * math.pi} - a{i}); a{i} = abs(cv{i} - cv{i}_target)")
             terms.append(f"d{i}^2")
-        else:  # the force works in nm: (A/nm)^2 d^2 is d^2 in A^2
+        else:  # distances and positions: the force works in nm, (A/nm)^2 d^2 is d^2 in A^2
             defs.append(f"d{i} = cv{i} - cv{i}_target")
             terms.append(f"{ANGSTROM_PER_NM**2}*d{i}^2")
     expr = f"0.5*cv_k*({' + '.join(terms)}); " + "; ".join(defs)

@@ -5,21 +5,47 @@ residue). Each iteration, for every image (a Dask task, run where the steered-MD
 replicas run):
 
 1. restrained equilibration: ``equilibration_steps`` of Langevin dynamics with a harmonic
-   restraint holding the variables at the image;
+   restraint (force constant K) holding the variables at the image z; the variables are
+   sampled every ``sample_every_steps`` over its second half;
 2. a swarm: ``swarm_size`` short unrestrained runs of ``swarm_steps`` from the
    equilibrated structure, velocities drawn afresh;
 3. the drift: the mean change of the variables over the swarm.
 
 The images move by their drift, are smoothed (``smoothing``), and are redistributed at
 equal arc length in variable space (angles unwrapped along the string); the end images
-stay fixed. Converged when the largest image displacement (in variable space) and the
-largest change of the images' mean potential energy fall under the tolerances.
+stay fixed.
+
+The free energy along the string comes from the restrained samples, the standard way: the
+mean force K (z - <theta>) is the gradient of the free energy at the image (exact for the
+restrained ensemble, the free energy of the variables for a stiff K), and the trapezoid rule
+integrates it along the string. Each iteration's profile has an error propagated from the
+standard error of each <theta>, its samples decorrelated by their statistical inefficiency
+(pymbar.timeseries; an overestimate when the variables oscillate about a stiff restraint, as
+pymbar's g counts only the first positive lobe of the autocorrelation). Averaged over W
+iterations, the profile's error is the standard error of the iterations' mean (batch means).
+The profile is that of the restrained free energy F_K (the free energy convolved with the
+restraint's Gaussian, width sqrt(kT/K)) at the images, integrated by the trapezoid rule: both
+bias it, by amounts that shrink with stiffer K and more images.
+
+Convergence (a swarm's drift is noisy, so single iterations are never compared):
+``convergence_window`` = W iterations are averaged, and the run stops when, between the last
+W iterations and the W before,
+
+- the images' mean positions moved less than ``tol_drift`` (RMS over images of the
+  displacement, variable units: rad / A), and
+- the mean free-energy profile changed nowhere by more than ``profile_sigmas`` times its
+  error or ``tol_profile_kcal_mol``, whichever is larger.
+
+The floor of the drift is the swarms' noise: about sqrt(2/W) times the RMS image displacement
+of one iteration at convergence (``rms_displacement_cv`` in the history); ``tol_drift`` must
+lie above it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,9 +65,23 @@ from .collective_variables import (
 from .context import get_platform, langevin, make_context
 from .errors import PathganInputError
 from .fileio import atomic_file
-from .settings import Settings, non_negative, positive, within
+from .provenance import versions
+from .settings import Settings, at_least, non_negative, positive, within
 from .string_method import check_images, reparametrize
 from .units import angstrom_to_nm, nm_to_angstrom
+
+#: Settings that are gone, and why (an old configuration is refused with this text).
+REMOVED = {
+    "tol_energy_kcal_mol": (
+        "removed: it compared single-snapshot potential energies (which fluctuate by about 8 kcal/mol at "
+        "300 K) and could not be met; convergence is now judged on window averages: tol_drift, "
+        "tol_profile_kcal_mol, profile_sigmas, convergence_window"
+    ),
+    "tol_displacement": (
+        "removed: the largest image move of one iteration never falls below the swarms' noise; use "
+        "tol_drift (RMS move of the images averaged over convergence_window iterations, same units)"
+    ),
+}
 
 
 @dataclasses.dataclass
@@ -53,20 +93,53 @@ class SwarmsConfig(Settings):
     max_iterations: int = positive(20)
     restraint_k_kcal_mol: float = positive(120.0)  # per rad^2 (torsions) or per A^2 (distances)
     equilibration_steps: int = positive(500)
+    sample_every_steps: int = positive(10)  # restrained samples for the mean force (second half)
     swarm_size: int = positive(16)
     swarm_steps: int = positive(10)
     temperature_k: float = positive(300.0)
     friction_per_ps: float = positive(1.0)
     timestep_fs: float = positive(1.0)
     smoothing: float = within(0.0, 0.5, 0.1, closed=False)
-    tol_displacement: float = non_negative(0.02)  # largest image move per iteration, CV units (rad / A)
-    tol_energy_kcal_mol: float = non_negative(0.5)
+    convergence_window: int = at_least(2, 5)  # iterations averaged before comparing (batch means)
+    tol_drift: float = non_negative(0.02)  # RMS move of the window-mean images, CV units (rad / A)
+    tol_profile_kcal_mol: float = non_negative(0.5)  # profile change always accepted below this
+    profile_sigmas: float = positive(3.0)  # ... or below this many of its errors
     platform: str = "Reference"
     seed: int = 0
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None, where: str = "swarms") -> SwarmsConfig:
+        """As :meth:`Settings.from_dict`, refusing removed settings with the reason."""
+        for key, why in REMOVED.items():
+            if isinstance(data, dict) and key in data:
+                raise PathganInputError(f"{where}.{key}: {why}")
+        return super().from_dict(data, where)
+
     def check(self, where: str) -> None:
-        """The platform must exist."""
+        """The platform must exist; the second half of the equilibration must hold samples."""
         get_platform(self.platform)
+        if self.sample_every_steps > self.equilibration_steps // 2:
+            raise PathganInputError(
+                f"{where}.sample_every_steps: must be at most half of equilibration_steps "
+                f"({self.equilibration_steps}), got {self.sample_every_steps}"
+            )
+
+
+def mean_and_error(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, standard error and statistical inefficiency of each column of ``samples`` (n, d).
+
+    The error counts n / g independent samples, g from ``pymbar.timeseries`` (1 for a constant column).
+    """
+    from pymbar import timeseries
+
+    logging.getLogger("pymbar").setLevel(logging.ERROR)
+    x = np.asarray(samples, dtype=np.float64)
+    g = np.ones(x.shape[1])
+    for j in range(x.shape[1]):
+        if np.ptp(x[:, j]) > 0:
+            g[j] = max(1.0, float(timeseries.statistical_inefficiency(x[:, j])))
+    err = x.std(axis=0, ddof=1) * np.sqrt(g / len(x))
+    return x.mean(axis=0), err, g
 
 
 def image_task(
@@ -77,37 +150,144 @@ def image_task(
     config: dict,
     seed: int,
 ) -> dict[str, Any]:
-    """One image of one iteration (plain data in and out, for a Dask worker)."""
+    """One image of one iteration (plain data in and out, for a Dask worker).
+
+    Returns the equilibrated positions (nm), the drift of the swarm, and the restrained mean of
+    the variables with its standard error (variable units) and statistical inefficiency.
+    """
     c = SwarmsConfig.from_dict(config, "swarms")
     variables = [CollectiveVariable(n, k, tuple(a)) for n, k, a in cvs]
+    periodic = np.array([v.periodic for v in variables])
+    z = np.asarray(targets, dtype=np.float64)
     system = mm.XmlSerializer.deserialize(system_xml)
     restraint = restraint_force(variables, c.restraint_k_kcal_mol)
     system.addForce(restraint)
     integrator = langevin(c.temperature_k, c.friction_per_ps, c.timestep_fs, seed)
     context = make_context(system, c.platform, integrator)
     context.setPositions(np.asarray(positions_nm))
-    set_targets(context, variables, np.asarray(targets), c.restraint_k_kcal_mol)
+    set_targets(context, variables, z, c.restraint_k_kcal_mol)
     context.setVelocitiesToTemperature(c.temperature_k * u.kelvin, seed)
-    integrator.step(c.equilibration_steps)
-    start = context.getState(getPositions=True, getEnergy=True)
+    n_samples = (c.equilibration_steps // 2) // c.sample_every_steps
+    integrator.step(c.equilibration_steps - n_samples * c.sample_every_steps)
+    offsets = []  # theta - z, unwrapped: small under a stiff restraint
+    for _ in range(n_samples):
+        integrator.step(c.sample_every_steps)
+        offsets.append(periodic_delta(cv_values(context, restraint, variables), z, periodic))
+    mean_offset, err, g = mean_and_error(np.array(offsets))
+    start = context.getState(getPositions=True)
     z0 = cv_values(context, restraint, variables)
-    # potential energy without the restraint: switch it off
-    context.setParameter("cv_k", 0.0)
-    e0 = context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(u.kilocalorie_per_mole)
-    periodic = np.array([v.periodic for v in variables])
     ends = []
     for k in range(c.swarm_size):
         context.setState(start)
-        context.setParameter("cv_k", 0.0)
+        context.setParameter("cv_k", 0.0)  # the swarm runs free
         context.setVelocitiesToTemperature(c.temperature_k * u.kelvin, seed * 1000 + k + 1)
         integrator.step(c.swarm_steps)
         ends.append(periodic_delta(cv_values(context, restraint, variables), z0, periodic))
     return {
         "positions_nm": start.getPositions(asNumpy=True).value_in_unit(u.nanometer).tolist(),
-        "z_equilibrated": z0.tolist(),
         "drift": np.mean(ends, axis=0).tolist(),
-        "energy_kcal_mol": e0,
+        "restrained_offset": mean_offset.tolist(),
+        "restrained_offset_error": err.tolist(),
+        "statistical_inefficiency": g.tolist(),
     }
+
+
+def free_energy_profile(
+    z: np.ndarray, mean_force: np.ndarray, force_error: np.ndarray, periodic: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Free energy (n_images,) along the string and its error, zero at the first image (kcal/mol).
+
+    ``z`` (n_images, n_cvs): the images; ``mean_force`` (n_images, n_cvs): dF/dz at each image
+    (kcal/mol per rad or per A); ``force_error``: its standard error, independent between images
+    and variables. Trapezoid rule: F_k = sum_{j<k} 1/2 (f_j + f_{j+1}) . (z_{j+1} - z_j).
+    """
+    dz = periodic_delta(z[1:], z[:-1], periodic)  # (n-1, d)
+    f = 0.5 * np.einsum("jc,jc->j", mean_force[:-1] + mean_force[1:], dz)
+    profile = np.concatenate([[0.0], np.cumsum(f)])
+    # weight of image j's force in F_k: 1/2 dz_{j-1} (if j-1 < k) + 1/2 dz_j (if j < k)
+    n = len(z)
+    var = np.zeros(n)
+    for k in range(1, n):
+        w = np.zeros_like(z)
+        w[:k] += 0.5 * dz[:k]
+        w[1 : k + 1] += 0.5 * dz[:k]
+        var[k] = np.sum((w * force_error) ** 2)
+    return profile, np.sqrt(var)
+
+
+def arc_length(z: np.ndarray, periodic: np.ndarray) -> np.ndarray:
+    """Cumulative length (n_images,) along the images (n_images, n_cvs), variable units."""
+    steps = np.linalg.norm(periodic_delta(z[1:], z[:-1], periodic), axis=1)
+    return np.concatenate([[0.0], np.cumsum(steps)])
+
+
+def window_mean(history: list[dict[str, Any]], periodic: np.ndarray) -> dict[str, np.ndarray]:
+    """Images, profile and the profile's standard error over the iterations of ``history``.
+
+    The error is that of the mean of the iterations' profiles (batch means, ddof 1): each
+    iteration is an independent restrained run, and their scatter counts the string's own
+    fluctuation too. For one iteration, the error propagated from its samples.
+    """
+    zs = np.array([row["z"] for row in history])
+    ref = zs[-1]
+    z = ref + periodic_delta(zs, ref, periodic).mean(axis=0)
+    profiles = np.array([row["profile_kcal_mol"] for row in history])
+    if len(history) > 1:
+        error = profiles.std(axis=0, ddof=1) / np.sqrt(len(history))
+    else:
+        error = np.asarray(history[0]["profile_error_kcal_mol"])
+    return {
+        "z": wrap(z, periodic),
+        "profile_kcal_mol": profiles.mean(axis=0),
+        "profile_error_kcal_mol": error,
+    }
+
+
+def measure(system: mm.System, structures_angstrom: np.ndarray, cvs: list[CollectiveVariable]) -> np.ndarray:
+    """The variables (n, n_cvs), rad / A, of structures (n, n_atoms, 3) in Angstrom."""
+    work = mm.XmlSerializer.deserialize(mm.XmlSerializer.serialize(system))
+    force = restraint_force(cvs, 0.0)
+    work.addForce(force)
+    context = make_context(work)
+    out = []
+    for x in angstrom_to_nm(np.asarray(structures_angstrom, dtype=np.float64)):
+        context.setPositions(x)
+        out.append(cv_values(context, force, cvs))
+    return np.array(out)
+
+
+def structures_for_images(
+    system: mm.System,
+    start_angstrom: np.ndarray,
+    cvs: list[CollectiveVariable],
+    z: np.ndarray,
+    k_kcal_mol: float = 120.0,
+    substeps: int = 4,
+) -> np.ndarray:
+    """Structures (n_images, n_atoms, 3), Angstrom, whose variables sit near the images ``z`` (n_images, n_cvs).
+
+    From ``start_angstrom`` (n_atoms, 3), the restraint's target walks along the images
+    (``substeps`` linear steps between two, periodic-safe) and every stop is an energy
+    minimisation under it: a seed for a string given in variable space only.
+    """
+    periodic = np.array([v.periodic for v in cvs])
+    z = np.asarray(z, dtype=np.float64)
+    work = mm.XmlSerializer.deserialize(mm.XmlSerializer.serialize(system))
+    force = restraint_force(cvs, k_kcal_mol)
+    work.addForce(force)
+    context = make_context(work)
+    context.setPositions(angstrom_to_nm(np.asarray(start_angstrom, dtype=np.float64)))
+    out = []
+    previous = cv_values(context, force, cvs)
+    for target in z:
+        step = periodic_delta(target, previous, periodic)
+        for f in np.linspace(0.0, 1.0, substeps + 1)[1:]:
+            set_targets(context, cvs, wrap(previous + f * step, periodic))
+            mm.LocalEnergyMinimizer.minimize(context, 1.0, 500)
+        previous = target
+        xyz = context.getState(getPositions=True).getPositions(asNumpy=True).value_in_unit(u.nanometer)
+        out.append(nm_to_angstrom(np.asarray(xyz)))
+    return np.array(out)
 
 
 def unwrap_string(z: np.ndarray, periodic: np.ndarray) -> np.ndarray:
@@ -132,14 +312,28 @@ def smooth(z: np.ndarray, s: float) -> np.ndarray:
 
 @dataclass
 class SwarmsResult:
-    """Images in variable space (n_images, n_cvs), their structures (A), energies and history."""
+    """Outcome of a swarms run.
+
+    ``z`` (n_images, n_cvs): the last string; ``z_mean``: the images averaged over the last
+    ``convergence_window`` iterations, with the free energy along them (``profile_kcal_mol``,
+    zero at the first image) and its error; ``arc_length``: along ``z_mean`` (rad / A);
+    ``structures`` (n_images, n_atoms, 3): the last equilibrated structures, Angstrom.
+    """
 
     z: np.ndarray
+    z_mean: np.ndarray
     structures: np.ndarray
-    energies: np.ndarray
+    profile_kcal_mol: np.ndarray
+    profile_error_kcal_mol: np.ndarray
+    arc_length: np.ndarray
     converged: bool
     iterations: int
     history: list[dict[str, Any]]
+
+    @property
+    def delta_f_kcal_mol(self) -> tuple[float, float]:
+        """Free energy of the last image minus the first, and its error (kcal/mol)."""
+        return float(self.profile_kcal_mol[-1]), float(self.profile_error_kcal_mol[-1])
 
 
 class SwarmsString:
@@ -162,23 +356,11 @@ class SwarmsString:
             if max(v.atoms) >= system.getNumParticles():
                 raise PathganInputError(f"collective variable {v.name!r} is not defined on this system")
         self.positions_nm = angstrom_to_nm(x)
-        self.z = self._measure(system, self.positions_nm)
+        self.z = measure(system, x, cvs)
         if np.allclose(self.z[0], self.z[-1], atol=1e-6):
             raise PathganInputError("swarms: the end states have the same collective variables")
         self.z = wrap(reparametrize(unwrap_string(self.z, self.periodic)[:, :, None])[:, :, 0], self.periodic)
-        self.energies: np.ndarray | None = None
         self.history: list[dict[str, Any]] = []
-
-    def _measure(self, system: mm.System, positions_nm: np.ndarray) -> np.ndarray:
-        sys_copy = mm.XmlSerializer.deserialize(mm.XmlSerializer.serialize(system))
-        force = restraint_force(self.cvs, 0.0)
-        sys_copy.addForce(force)
-        ctx = make_context(sys_copy)
-        out = []
-        for p in positions_nm:
-            ctx.setPositions(p)
-            out.append(cv_values(ctx, force, self.cvs))
-        return np.array(out)
 
     def iterate(
         self,
@@ -188,7 +370,11 @@ class SwarmsString:
         progress: bool = False,
         client: Any = None,
     ) -> dict:
-        """One iteration over all images through Dask (``client``: an open one to reuse); its history row."""
+        """One iteration over all images through Dask (``client``: an open one to reuse); its history row.
+
+        The row holds the images sampled (``z``), their free-energy profile and its error, the RMS
+        image move of this iteration and, once 2W iterations exist, the window comparisons.
+        """
         from .execution import run_tasks
 
         c = self.config
@@ -217,77 +403,150 @@ class SwarmsString:
             client=client,
         )
         drift = np.array([r["drift"] for r in results])
-        z_eq = np.array([r["z_equilibrated"] for r in results])
-        energies = np.array([r["energy_kcal_mol"] for r in results])
+        k = c.restraint_k_kcal_mol
+        mean_force = -k * np.array([r["restrained_offset"] for r in results])  # K (z - <theta>)
+        force_error = k * np.array([r["restrained_offset_error"] for r in results])
+        profile, profile_error = free_energy_profile(self.z, mean_force, force_error, self.periodic)
         moved = self.z.copy()
         moved[1:-1] = self.z[1:-1] + drift[1:-1]  # ends fixed
         moved = unwrap_string(wrap(moved, self.periodic), self.periodic)
         moved = smooth(moved, c.smoothing)
         new = wrap(reparametrize(moved[:, :, None])[:, :, 0], self.periodic)
-        shift = float(np.abs(periodic_delta(new, self.z, self.periodic)).max())
-        d_energy = (
-            float(np.abs(energies - self.energies).max()) if self.energies is not None else float("inf")
-        )
-        self.z = new
-        self.positions_nm = np.array([r["positions_nm"] for r in results])
-        self.energies = energies
-        row = {
+        step = np.linalg.norm(periodic_delta(new, self.z, self.periodic), axis=1)
+        row: dict[str, Any] = {
             "iteration": it + 1,
-            "max_displacement_cv": shift,
-            "max_energy_change_kcal_mol": d_energy,
-            "energies_kcal_mol": energies.tolist(),
-            "mean_drift_cv": float(np.abs(drift[1:-1]).mean()) if m > 2 else 0.0,
-            "z_equilibrated_offset_cv": float(np.abs(periodic_delta(z_eq, self.z, self.periodic)).mean()),
             "z": self.z.tolist(),
+            "rms_displacement_cv": float(np.sqrt(np.mean(step[1:-1] ** 2))) if m > 2 else 0.0,
+            "profile_kcal_mol": profile.tolist(),
+            "profile_error_kcal_mol": profile_error.tolist(),
+            "mean_force": mean_force.tolist(),
+            "statistical_inefficiency_max": float(max(max(r["statistical_inefficiency"]) for r in results)),
+            "window_drift_cv": None,
+            "window_profile_change_kcal_mol": None,
+            "window_profile_change_sigmas": None,
+            "window_profile_within_error": None,
         }
         self.history.append(row)
+        row.update(self._window_test())
+        self.z = new
+        self.positions_nm = np.array([r["positions_nm"] for r in results])
         return row
+
+    def _window_test(self) -> dict[str, Any]:
+        """Compare the last W iterations with the W before (empty until 2W iterations exist)."""
+        w = self.config.convergence_window
+        if len(self.history) < 2 * w:
+            return {}
+        new = window_mean(self.history[-w:], self.periodic)
+        old = window_mean(self.history[-2 * w : -w], self.periodic)
+        moved = np.linalg.norm(periodic_delta(new["z"], old["z"], self.periodic), axis=1)
+        change = np.abs(new["profile_kcal_mol"] - old["profile_kcal_mol"])
+        # error of the difference; with equal windows, the pooled scatter of both (2W - 2 dof)
+        sigma = np.sqrt(new["profile_error_kcal_mol"] ** 2 + old["profile_error_kcal_mol"] ** 2)
+        sigmas = np.where(sigma > 0, change / np.maximum(sigma, 1e-300), 0.0)
+        return {
+            "window_drift_cv": float(np.sqrt(np.mean(moved[1:-1] ** 2))),
+            "window_profile_change_kcal_mol": float(change.max()),
+            "window_profile_change_sigmas": float(sigmas.max()),
+            "window_profile_within_error": bool(
+                np.all(
+                    change <= np.maximum(self.config.tol_profile_kcal_mol, self.config.profile_sigmas * sigma)
+                )
+            ),
+        }
+
+    def converged(self) -> bool:
+        """Whether the last history row meets both window tests (see the module docstring)."""
+        if not self.history or self.history[-1]["window_drift_cv"] is None:
+            return False
+        row = self.history[-1]
+        return row["window_drift_cv"] < self.config.tol_drift and row["window_profile_within_error"]
+
+    def result(self, converged: bool) -> SwarmsResult:
+        """The outcome so far (the window means over the last W iterations, or fewer if not run)."""
+        if not self.history:
+            raise PathganInputError("swarms: no iteration has run")
+        last = window_mean(self.history[-self.config.convergence_window :], self.periodic)
+        return SwarmsResult(
+            z=self.z.copy(),
+            z_mean=last["z"],
+            structures=nm_to_angstrom(self.positions_nm),
+            profile_kcal_mol=last["profile_kcal_mol"],
+            profile_error_kcal_mol=last["profile_error_kcal_mol"],
+            arc_length=arc_length(last["z"], self.periodic),
+            converged=converged,
+            iterations=len(self.history),
+            history=self.history,
+        )
 
     def run(
         self, scheduler: str | None = None, n_workers: int | None = None, progress: bool = True
     ) -> SwarmsResult:
-        """Iterate until converged or ``max_iterations``."""
+        """Iterate until converged (both window tests) or ``max_iterations``."""
         from .execution import dask_client
 
-        c = self.config
         converged = False
         with dask_client(scheduler, n_workers) as client:  # one cluster for every iteration
-            for it in range(c.max_iterations):
-                row = self.iterate(it, progress=progress, client=client)
-                if (
-                    row["max_displacement_cv"] < c.tol_displacement
-                    and row["max_energy_change_kcal_mol"] < c.tol_energy_kcal_mol
-                ):
+            for it in range(len(self.history), self.config.max_iterations):
+                self.iterate(it, progress=progress, client=client)
+                if self.converged():
                     converged = True
                     break
-        return SwarmsResult(
-            self.z.copy(),
-            nm_to_angstrom(self.positions_nm),
-            self.energies,
-            converged,
-            len(self.history),
-            self.history,
-        )
+        return self.result(converged)
 
 
 def write_swarms_result(
     result: SwarmsResult, cvs: list[CollectiveVariable], out: str | os.PathLike, config: SwarmsConfig
 ) -> Path:
-    """``swarms.json`` (variables, images, energies, history, settings) and ``swarms.npz`` (atomic)."""
+    """``swarms.json`` (variables, images, profile, history, settings, versions) and ``swarms.npz`` (atomic)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    d_f, d_f_err = result.delta_f_kcal_mol
     meta = {
         "collective_variables": [v.name for v in cvs],
-        "units": {"torsions": "radian", "distances": "angstrom", "energy": "kcal/mol"},
+        "units": {"torsions": "radian", "distances and positions": "angstrom", "energy": "kcal/mol"},
         "converged": result.converged,
         "iterations": result.iterations,
         "z": result.z.tolist(),
-        "energies_kcal_mol": None if result.energies is None else result.energies.tolist(),
+        "z_mean": result.z_mean.tolist(),
+        "arc_length": result.arc_length.tolist(),
+        "profile_kcal_mol": result.profile_kcal_mol.tolist(),
+        "profile_error_kcal_mol": result.profile_error_kcal_mol.tolist(),
+        "delta_f_kcal_mol": d_f,
+        "delta_f_error_kcal_mol": d_f_err,
         "config": config.to_dict(),
         "history": result.history,
+        "versions": versions(),
     }
     with atomic_file(out / "swarms.json") as tmp:
         tmp.write_text(json.dumps(meta, indent=1) + "\n")
     with atomic_file(out / "swarms.npz") as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, z=result.z, structures_angstrom=result.structures)
+        np.savez_compressed(f, z=result.z, z_mean=result.z_mean, structures_angstrom=result.structures)
     return out
+
+
+def plot_swarms(result: SwarmsResult, path: str | os.PathLike, title: str = "swarms of trajectories") -> None:
+    """Free energy along the string (window mean, error bars) and the convergence history (PNG)."""
+    import matplotlib.pyplot as plt
+
+    from .plots import save_figure  # matplotlib only when a figure is drawn
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4))
+    a.errorbar(
+        result.arc_length, result.profile_kcal_mol, yerr=result.profile_error_kcal_mol, marker=".", capsize=2
+    )
+    a.set_xlabel("arc length along the string (rad / A)")
+    a.set_ylabel("free energy (kcal/mol)")
+    a.set_title(f"{title}: profile (mean of the last iterations)")
+    it = [h["iteration"] for h in result.history]
+    b.semilogy(
+        it, [h["rms_displacement_cv"] for h in result.history], ".", label="RMS image move, one iteration"
+    )
+    win = [(h["iteration"], h["window_drift_cv"]) for h in result.history if h["window_drift_cv"] is not None]
+    if win:
+        b.semilogy(*zip(*win, strict=True), "-", label="RMS move of the window mean")
+    b.set_xlabel("iteration")
+    b.set_ylabel("drift (rad / A)")
+    b.set_title(f"{title}: convergence ({'converged' if result.converged else 'not converged'})")
+    b.legend(frameon=False, fontsize=8)
+    save_figure(fig, path)

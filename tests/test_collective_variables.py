@@ -89,3 +89,25 @@ def test_undefined_variables_are_clear_errors(deca):
         resolve(top, ["distance:a-b"])
     with pytest.raises(PathganInputError, match="no collective variables"):
         resolve(top, [])
+
+
+def test_cartesian_coordinates_and_their_restraint(deca):
+    top = mdtraj_topology(deca)
+    cvs = resolve(top, ["x:5", "y:5", "z:7"])
+    assert [v.kind for v in cvs] == ["x", "y", "z"] and not any(v.periodic for v in cvs)
+    force = restraint_force(cvs, 4.0)  # kcal/mol/A^2
+    ctx = _context(deca, force)
+    ctx.setPositions(deca.positions)
+    values = cv_values(ctx, force, cvs)  # Angstrom
+    xyz = deca.positions_angstrom()
+    np.testing.assert_allclose(values, [xyz[5, 0], xyz[5, 1], xyz[7, 2]], atol=1e-6)
+    unit = u.kilocalorie_per_mole
+    set_targets(ctx, cvs, values)
+    at_target = ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(unit)
+    set_targets(ctx, cvs, values + np.array([0.3, -0.4, 0.0]))  # 0.5 A away in the x-y plane
+    moved = ctx.getState(getEnergy=True).getPotentialEnergy().value_in_unit(unit)
+    assert moved - at_target == pytest.approx(0.5 * 4.0 * 0.5**2, rel=1e-6)
+    with pytest.raises(PathganInputError, match="'x:999' is not defined on this system"):
+        resolve(top, ["x:999"])
+    with pytest.raises(PathganInputError, match="expected y:I"):
+        resolve(top, ["y:CA"])

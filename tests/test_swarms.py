@@ -1,28 +1,92 @@
-"""The string method with swarms of trajectories: it finds a known minimum free-energy path, through Dask.
+"""The string method with swarms of trajectories: it converges, by its window tests, on known free-energy paths.
 
-Two independent harmonic "diatomics" (atoms 0-1 and 2-3, r0 = 1.5 A) in the plane of their two
-bond lengths: the free energy is F = k/2 (r1 - r0)^2 + k/2 (r2 - r0)^2 - 2 kT ln(r1 r2), minimal
-at r* (k (r* - r0) = 2 kT / r*). Between the fixed ends (1.3, r*) and (r*, 1.3), the minimum
-free-energy path runs through the minimum (r*, r*), not along the straight line through
-(1.4, 1.4): the middle image must move there. A string of three images cuts the path's corner
-(the noise of the swarms along the path becomes, after reparametrisation, a pull inwards) and
-its images fluctuate with the swarms' noise, so the middle image, averaged over the last ten
-iterations, is asked to come within 0.05 A of the minimum; it starts 0.15 A away.
+1. The curved double well of :mod:`openmm_bridge.model_surfaces` (one particle, CVs its x and
+   y): the free energy is V, so the minimum free-energy path is V's exact minimum energy path.
+   Nine images start on the straight line between the minima, 0.6 A from the path at the middle.
+   The run must stop by its own convergence test (window drift and profile), every image of the
+   last window's mean string within 0.1 A of the exact path, and the profile must match the
+   exact value of its estimator (the trapezoid of the exact restrained mean force at the images,
+   by quadrature) within 3 of its standard errors at every image. That estimator sits below V by
+   the restraint's smoothing and the trapezoid rule (0.37 kcal/mol at the saddle here; asserted).
+2. Two independent harmonic "diatomics" (atoms 0-1 and 2-3, r0 = 1.5 A) in the plane of their two
+   bond lengths: the free energy is F = k/2 (r1 - r0)^2 + k/2 (r2 - r0)^2 - 2 kT ln(r1 r2), minimal
+   at r* (k (r* - r0) = 2 kT / r*), not V's minimum: between the fixed ends (1.3, r*) and
+   (r*, 1.3) the minimum free-energy path runs through (r*, r*), not along the straight line
+   through (1.4, 1.4). A string of three images cuts the path's corner (the noise of the swarms
+   along the path becomes, after reparametrisation, a pull inwards) and its images fluctuate with
+   the swarms' noise, so the middle image, averaged over the last ten iterations, is asked to come
+   within 0.05 A of the minimum; it starts 0.15 A away.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import openmm as mm
 import pytest
 
-from openmm_bridge.collective_variables import CollectiveVariable, backbone_names, resolve
+from openmm_bridge.collective_variables import CollectiveVariable, backbone_names, cartesian, resolve
 from openmm_bridge.errors import PathganInputError
-from openmm_bridge.swarms import SwarmsConfig, SwarmsString, smooth, unwrap_string, wrap, write_swarms_result
+from openmm_bridge.model_surfaces import CurvedDoubleWell, distance_to_path, minimum_energy_path, structures
+from openmm_bridge.swarms import (
+    SwarmsConfig,
+    SwarmsString,
+    free_energy_profile,
+    mean_and_error,
+    measure,
+    plot_swarms,
+    smooth,
+    structures_for_images,
+    unwrap_string,
+    wrap,
+    write_swarms_result,
+)
 from openmm_bridge.trajio import mdtraj_topology
 from openmm_bridge.units import kcal_a2_to_kj_nm2, kt_kcal_mol
 
 K, R0 = 100.0, 1.5  # kcal/mol/A^2, A
+XY = [cartesian("x:0", 1), cartesian("y:0", 1)]
+
+
+def test_swarms_converge_on_the_curved_double_well(tmp_path):
+    surface = CurvedDoubleWell()
+    exact = minimum_energy_path(surface, 401)
+    start = np.linspace(*surface.minima, 9)
+    cfg = SwarmsConfig(
+        max_iterations=60,
+        restraint_k_kcal_mol=100.0,  # per A^2
+        equilibration_steps=400,
+        sample_every_steps=5,
+        swarm_size=48,
+        swarm_steps=10,
+        friction_per_ps=5.0,
+        timestep_fs=2.0,
+        smoothing=0.0,
+        convergence_window=10,
+        tol_drift=0.025,  # A
+        seed=1,
+    )
+    string = SwarmsString(surface.system(mass_amu=4.0), structures(start), XY, cfg)
+    assert distance_to_path(string.z, exact).max() == pytest.approx(0.6, abs=1e-3)
+    result = string.run(n_workers=2, progress=False)
+    assert result.converged and 20 <= result.iterations < 60
+    last = result.history[-1]
+    assert last["window_drift_cv"] < 0.025 and last["window_profile_within_error"]
+    np.testing.assert_allclose(result.z_mean[[0, -1]], surface.minima, atol=1e-9)  # ends fixed
+    assert distance_to_path(result.z_mean, exact).max() < 0.1
+    mean_force = surface.restrained_mean_force(result.z_mean, 100.0, 300.0)
+    expected, _ = free_energy_profile(result.z_mean, mean_force, np.zeros_like(mean_force), np.zeros(2, bool))
+    z_scores = (result.profile_kcal_mol - expected)[1:] / result.profile_error_kcal_mol[1:]
+    assert np.abs(z_scores).max() < 3, z_scores
+    # the estimator's own bias against V (restraint smoothing + trapezoid), at the saddle image
+    assert surface.energy(result.z_mean[4]) - surface.energy(surface.minima[0]) - expected[4] < 0.45
+    write_swarms_result(result, XY, tmp_path, cfg)
+    meta = json.loads((tmp_path / "swarms.json").read_text())
+    assert len(meta["history"]) == result.iterations and len(meta["history"][0]["profile_kcal_mol"]) == 9
+    assert meta["delta_f_kcal_mol"] == result.profile_kcal_mol[-1] and "openmm" in meta["versions"]
+    plot_swarms(result, tmp_path / "swarms.png")
+    assert (tmp_path / "swarms.png").stat().st_size > 0
 
 
 def _diatomics() -> mm.System:
@@ -41,7 +105,7 @@ def _structure(r1: float, r2: float) -> np.ndarray:
     return np.array([[0.0, 0, 0], [r1, 0, 0], [20.0, 0, 0], [20.0, r2, 0]])
 
 
-def test_swarms_find_the_minimum_free_energy_path(tmp_path):
+def test_swarms_find_the_minimum_free_energy_path():
     kt = kt_kcal_mol(300.0)
     r_star = 0.5 * (R0 + np.sqrt(R0**2 + 8 * kt / K))  # k (r - r0) = 2 kT / r
     images = np.array([_structure(1.3, r_star), _structure(1.4, 1.4), _structure(r_star, 1.3)])
@@ -56,7 +120,7 @@ def test_swarms_find_the_minimum_free_energy_path(tmp_path):
         swarm_size=256,
         swarm_steps=12,
         smoothing=0.0,
-        tol_displacement=0.0,  # run every iteration
+        tol_drift=0.0,  # run every iteration
         seed=3,
     )
     string = SwarmsString(_diatomics(), images, cvs, cfg)
@@ -66,8 +130,6 @@ def test_swarms_find_the_minimum_free_energy_path(tmp_path):
     np.testing.assert_allclose(result.z[[0, -1]], images_cv(images)[[0, -1]], atol=1e-6)  # ends fixed
     middle = np.mean([row["z"][1] for row in result.history[-10:]], axis=0)
     assert np.linalg.norm(middle - r_star) < 0.05, middle
-    write_swarms_result(result, cvs, tmp_path, cfg)
-    assert (tmp_path / "swarms.json").stat().st_size > 0
 
 
 def images_cv(images: np.ndarray) -> np.ndarray:
@@ -90,7 +152,8 @@ def test_swarms_iteration_on_deca_alanine(deca, small_pull):
     cfg = SwarmsConfig(max_iterations=1, equilibration_steps=50, swarm_size=3, swarm_steps=5)
     result = SwarmsString(deca.md_system(None), frames, cvs, cfg).run(n_workers=2, progress=False)
     assert result.z.shape == (5, 20) and result.structures.shape == (5, deca.n_atoms, 3)
-    assert np.isfinite(result.energies).all() and np.all(np.abs(result.z) <= np.pi + 1e-12)
+    assert np.isfinite(result.profile_kcal_mol).all() and np.all(np.abs(result.z) <= np.pi + 1e-12)
+    assert result.history[0]["statistical_inefficiency_max"] >= 1.0 and not result.converged
 
 
 def test_unwrap_wrap_smooth():
@@ -113,8 +176,56 @@ def test_bad_input(deca, small_pull):
         SwarmsString(deca.md_system(None), frames[:2], cvs)
     with pytest.raises(PathganInputError, match="swarm_size: must be positive"):
         SwarmsConfig(swarm_size=0).validate()
+    with pytest.raises(PathganInputError, match="tol_energy_kcal_mol: removed: it compared single-snapshot"):
+        SwarmsConfig.from_dict({"tol_energy_kcal_mol": 0.5})
+    with pytest.raises(PathganInputError, match="tol_displacement: removed: .* use tol_drift"):
+        SwarmsConfig.from_dict({"tol_displacement": 0.02})
+    with pytest.raises(PathganInputError, match="sample_every_steps: must be at most half"):
+        SwarmsConfig(equilibration_steps=100, sample_every_steps=60).validate()
+    with pytest.raises(PathganInputError, match="convergence_window: must be at least 2"):
+        SwarmsConfig(convergence_window=1).validate()
     same = np.repeat(frames[:1], 3, axis=0)
     same[1] += 0.01
     same[-1] = same[0] + 1.0  # a rigid shift: another structure, the same torsions
     with pytest.raises(PathganInputError, match="same collective variables"):
         SwarmsString(deca.md_system(None), same, cvs)
+
+
+def test_free_energy_profile_integrates_the_mean_force():
+    # F = x^2 + 2 y^2 on a bent path: the trapezoid rule is exact for a linear mean force
+    z = np.array([[0.0, 0.0], [0.5, 0.2], [1.0, 0.1], [1.5, 0.6]])
+    force = np.column_stack([2 * z[:, 0], 4 * z[:, 1]])
+    error = np.full_like(z, 0.1)
+    profile, sigma = free_energy_profile(z, force, error, np.zeros(2, bool))
+    np.testing.assert_allclose(profile, z[:, 0] ** 2 + 2 * z[:, 1] ** 2 - 0.0, atol=1e-12)
+    # error: each image's force weighs half of each neighbouring segment
+    dz = np.diff(z, axis=0)
+    w1 = np.array([0.5 * dz[0], 0.5 * dz[0]])
+    assert sigma[0] == 0 and sigma[1] == pytest.approx(0.1 * np.linalg.norm(w1))
+    assert np.all(np.diff(sigma) > 0)
+    # an angle across +-pi: the step is the short way round
+    p, _ = free_energy_profile(np.array([[3.0], [-3.0]]), np.ones((2, 1)), np.zeros((2, 1)), np.array([True]))
+    assert p[1] == pytest.approx(2 * np.pi - 6.0)
+
+
+def test_mean_and_error_counts_correlated_samples_once():
+    rng = np.random.default_rng(0)
+    white = rng.normal(size=(2000, 1))
+    ar = np.zeros((2000, 1))
+    for i in range(1, 2000):  # AR(1), phi = 0.9: g = (1 + phi) / (1 - phi) = 19
+        ar[i] = 0.9 * ar[i - 1] + rng.normal()
+    m, e, g = mean_and_error(np.hstack([white, ar, np.ones((2000, 1))]))
+    assert g[0] < 1.5 and 12 < g[1] < 28 and g[2] == 1 and e[2] == 0
+    assert e[0] == pytest.approx(1 / np.sqrt(2000), rel=0.1)
+    assert e[1] == pytest.approx(np.std(ar) * np.sqrt(19 / 2000), rel=0.3)
+
+
+def test_structures_for_images_and_measure():
+    surface = CurvedDoubleWell()
+    system = surface.system()
+    z = np.array([[-1.0, 0.0], [-0.5, -0.4], [0.0, -0.6], [0.6, -0.3]])
+    xyz = structures_for_images(system, structures(z[:1])[0], XY, z, k_kcal_mol=1e4)
+    assert xyz.shape == (4, 1, 3)
+    got = measure(system, xyz, XY)
+    # minimised under the restraint: off the target by the surface's force / K
+    np.testing.assert_allclose(got, z - surface.gradient(z) / 1e4, atol=2e-4)

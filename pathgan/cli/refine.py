@@ -114,7 +114,7 @@ def cmd_refine(args: argparse.Namespace) -> int:
         print(f"wrote {out}/string.dcd, string.pdb, string.json, string.npz, string.png")
         return 0
     from openmm_bridge.collective_variables import backbone_names, resolve
-    from openmm_bridge.swarms import SwarmsConfig, SwarmsString, write_swarms_result
+    from openmm_bridge.swarms import SwarmsConfig, SwarmsString, plot_swarms, write_swarms_result
     from openmm_bridge.trajio import mdtraj_topology
 
     top = mdtraj_topology(system)
@@ -126,8 +126,11 @@ def cmd_refine(args: argparse.Namespace) -> int:
         args.scheduler, args.workers, progress(args)
     )
     write_swarms_result(result, cvs, out, cfg)
-    plot_string(result.history, out / "swarms.png", "swarms of trajectories")
-    print(table(["", "value"], [["converged", result.converged], ["iterations", result.iterations]]))
+    plot_swarms(result, out / "swarms.png")
+    d_f, d_f_err = result.delta_f_kcal_mol
+    rows = [["converged", result.converged], ["iterations", result.iterations]]
+    rows.append(["free energy, last image - first (kcal/mol)", f"{d_f:.2f} +- {d_f_err:.2f}"])
+    print(table(["", "value"], rows))
     print(f"wrote {out}/swarms.json, swarms.npz, swarms.png")
     return 0
 
