@@ -81,7 +81,8 @@ def md_speed(system: MolecularSystem, n_steps: int, repeats: int, tmp: Path) -> 
 def replica_throughput(system_dir: Path, n_replicas: int, length_ps: float, workers: int, tmp: Path) -> float:
     """Replicas per minute on a local cluster of ``workers`` processes (start-up excluded)."""
     out = tmp / f"pull_w{workers}"
-    proto = PullProtocol(length_ps=length_ps, checkpoint_interval_steps=5000)
+    # no equilibration: this measures the replicas alone (equilibration_ps 0, the old protocol)
+    proto = PullProtocol(length_ps=length_ps, equilibration_ps=0.0, checkpoint_interval_steps=5000)
     manifest = prepare_pull(system_dir, out, n_replicas, proto, base_seed=5)
     with dask_client(n_workers=workers) as client:
         client.wait_for_workers(workers)

@@ -54,6 +54,7 @@ __all__ = [
     "PullDataReporter",
     "centroid_distance_force",
     "check_own_group",
+    "minimum_image",
     "pull_columns",
 ]
 from .units import ANGSTROM_PER_NM, kcal_a2_to_kj_nm2, kcal_to_kj, value_in
@@ -70,6 +71,19 @@ def _global_parameter(force: mm.Force, parameter: str) -> float:
         if force.getGlobalParameterName(i) == parameter:
             return force.getGlobalParameterDefaultValue(i)
     raise PathganInputError(f"the force has no global parameter {parameter!r}")
+
+
+def minimum_image(delta: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """The shortest periodic image of displacement ``delta`` (3,) in the box with rows a, b, c (3, 3).
+
+    OpenMM's reduced box (a along x, b in the xy plane), as its own periodic forces compute it;
+    any length unit, the same for both.
+    """
+    delta = np.asarray(delta, dtype=np.float64).copy()
+    box = np.asarray(box, dtype=np.float64)
+    for k in (2, 1, 0):
+        delta -= box[k] * np.round(delta[k] / box[k, k])
+    return delta
 
 
 def check_own_group(system: mm.System, force: mm.Force) -> None:
@@ -169,10 +183,19 @@ class ConstantVelocityPull(MovingParameter):
         """The centre at the last step the pull saw, Angstrom."""
         return self.centre_at(self.step)
 
-    def value(self, positions_nm: np.ndarray) -> float:
-        """The pulled coordinate of positions (n_atoms, 3) in nm: Angstrom, or degrees for a torsion."""
+    def value(self, positions_nm: np.ndarray, box_nm: np.ndarray | None = None) -> float:
+        """The pulled coordinate of positions (n_atoms, 3) in nm: Angstrom, or degrees for a torsion.
+
+        Only recorded (the work is OpenMM's own, :mod:`.work`). ``box_nm`` (3, 3): the periodic box
+        vectors; with a distance force that uses periodic boundary conditions the distance between the
+        group centres is then taken between nearest images, as the force takes it.
+        """
         xyz = np.asarray(positions_nm, dtype=np.float64) * ANGSTROM_PER_NM
         if self.coordinate.kind == "distance":
+            if box_nm is not None and self.force.usesPeriodicBoundaryConditions():
+                delta = xyz[self.group_b].mean(0) - xyz[self.group_a].mean(0)
+                box = np.asarray(box_nm, dtype=np.float64) * ANGSTROM_PER_NM
+                return float(np.linalg.norm(minimum_image(delta, box)))
             return float(centroid_distance(xyz, self.group_a, self.group_b))
         return float(self.coordinate.values(xyz)[0])
 
@@ -219,7 +242,9 @@ class PullDataReporter:
     ``report_interval`` must be a multiple of the pull's ``update_interval``, so that
     every row is written just after a move of the centre. ``append=True`` continues
     an existing file (when resuming); the header is written only to a new file. The
-    coordinate is measured on unwrapped positions; columns: :func:`pull_columns`.
+    coordinate is measured on unwrapped positions (for a distance force with periodic
+    boundary conditions, between the nearest images of the group centres, as the force does);
+    columns: :func:`pull_columns`.
     """
 
     def __init__(
@@ -248,7 +273,8 @@ class PullDataReporter:
     def write_row(self, step: int, state: mm.State) -> None:
         """Write the pull's state at ``step`` with the positions and time of ``state``."""
         p = self.pull
-        value = p.value(state.getPositions(asNumpy=True).value_in_unit(u.nanometer))
+        box = state.getPeriodicBoxVectors(asNumpy=True).value_in_unit(u.nanometer)
+        value = p.value(state.getPositions(asNumpy=True).value_in_unit(u.nanometer), box)
         centre = p.centre_at(step)
         self._writer.writerow(
             [

@@ -189,8 +189,11 @@ def run_replica(system_dir: str, protocol_dict: dict, seed: int, out_dir: str, i
         raise PathganDataError(
             f"replica {index}: wrote {frames.n_frames} frames, expected {protocol.n_frames}"
         )
-    positions = simulation.context.getState(getPositions=True).getPositions(asNumpy=True)
-    final_value = pull.value(positions.value_in_unit(u.nanometer))
+    state = simulation.context.getState(getPositions=True)
+    final_value = pull.value(
+        state.getPositions(asNumpy=True).value_in_unit(u.nanometer),
+        state.getPeriodicBoxVectors(asNumpy=True).value_in_unit(u.nanometer),
+    )
     result = ReplicaResult(
         index=index,
         seed=seed,

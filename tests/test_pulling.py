@@ -117,3 +117,53 @@ def test_bad_pulls_raise_clear_errors(tmp_path):
     pull = ConstantVelocityPull(force, 12.0, 34.0, 100, update_interval=10)
     with pytest.raises(PathganInputError, match="not a multiple"):
         PullDataReporter(tmp_path / "x.csv", 15, pull)
+
+
+# ---------------------------------------------------------------- periodic boundaries
+def test_minimum_image_is_the_shortest_of_all_images_in_a_triclinic_box():
+    """Exact where OpenMM's own periodic forces are: for images shorter than half the box's smallest width."""
+    from openmm_bridge.pulling import minimum_image
+
+    box = np.array([[3.0, 0.0, 0.0], [1.0, 2.8, 0.0], [-0.9, 1.2, 2.6]])  # OpenMM's reduced form
+    half_width = 0.5 * min(
+        abs(np.linalg.det(box)) / np.linalg.norm(np.cross(box[i], box[j]))
+        for i, j in ((1, 2), (2, 0), (0, 1))
+    )
+    rng = np.random.default_rng(0)
+    shifts = np.array([[i, j, k] for i in range(-2, 3) for j in range(-2, 3) for k in range(-2, 3)]) @ box
+    n_checked = 0
+    for delta in rng.uniform(-4.0, 4.0, size=(400, 3)):
+        image = minimum_image(delta, box)
+        n = np.linalg.solve(box.T, image - delta)
+        np.testing.assert_allclose(n, np.round(n), atol=1e-9)  # an image of delta: whole box vectors apart
+        brute = np.min(np.linalg.norm(delta + shifts, axis=1))
+        if brute < half_width:
+            assert np.linalg.norm(image) == pytest.approx(brute, abs=1e-9)
+            n_checked += 1
+    assert n_checked > 50
+
+
+def test_the_recorded_distance_of_a_periodic_force_is_the_nearest_images(tmp_path):
+    """24 A apart in a 30 A box, 6 A through its boundary: the force and the pull.csv row agree on 6 A."""
+    force = centroid_distance_force([0], [1], 2.0, 6.0)
+    force.setUsesPeriodicBoundaryConditions(True)
+    system = mm.System()
+    system.setDefaultPeriodicBoxVectors(*(3.0 * np.eye(3)))
+    for _ in range(2):
+        system.addParticle(39.9)
+    system.addForce(force)
+    ctx = mm.Context(system, mm.VerletIntegrator(0.001), mm.Platform.getPlatformByName("Reference"))
+    ctx.setPositions(np.array([[0.2, 1.5, 1.5], [2.6, 1.5, 1.5]]))
+    pull = ConstantVelocityPull(force, 6.0, 9.0, 100)
+    pull.start(ctx)
+    state = ctx.getState(getPositions=True, getEnergy=True, groups={force.getForceGroup()})
+    assert state.getPotentialEnergy().value_in_unit(u.kilocalorie_per_mole) == pytest.approx(0.0, abs=1e-9)
+    reporter = PullDataReporter(tmp_path / "pull.csv", 10, pull)
+    reporter.write_row(0, state)
+    reporter.close()
+    with open(tmp_path / "pull.csv") as f:
+        (row,) = list(csv.DictReader(f))
+    assert float(row["distance_angstrom"]) == pytest.approx(6.0, abs=1e-6)
+    assert float(row["force_kcal_mol_angstrom"]) == pytest.approx(0.0, abs=1e-6)
+    x = state.getPositions(asNumpy=True).value_in_unit(u.nanometer)
+    assert pull.value(x) == pytest.approx(24.0)  # without the box: the raw distance
