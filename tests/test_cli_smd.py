@@ -12,7 +12,11 @@ def test_smd_then_pmf(deca_dir, tmp_path, capsys):
     out = tmp_path / "pull"
     argv = ["smd", "--system", str(deca_dir), "--out", str(out), "--replicas", "2", "--length-ps", "2"]
     argv += ["--workers", "2", "--minimize-steps", "20", "--checkpoint-interval", "500", "--quiet"]
+    argv += ["--equilibration-ps", "2"]  # replicas from a 2 ps equilibration at c0 (default: 500 ps)
     assert main(argv) == 0
+    manifest = json.loads((out / "smd.json").read_text())
+    assert manifest["protocol"]["equilibration_ps"] == 2.0
+    assert len(manifest["equilibration"]["start_frames"]) == 2
     printed = capsys.readouterr().out
     assert "replica" in printed and "work (kcal/mol)" in printed
     assert sorted(p.name for p in out.glob("replica_*")) == ["replica_000", "replica_001"]
@@ -48,6 +52,7 @@ def test_smd_along_a_torsion_then_pmf(deca_dir, tmp_path, capsys):
     out = tmp_path / "torsion"
     argv = ["smd", "--system", str(deca_dir), "--out", str(out), "--replicas", "2", "--length-ps", "1"]
     argv += ["--workers", "1", "--minimize-steps", "20", "--checkpoint-interval", "500", "--quiet"]
+    argv += ["--equilibration-ps", "1"]
     argv += ["--coordinate", "{kind: torsion, torsion: phi:ALA2}", "--c0", "-60", "--c1", "-90", "--k", "100"]
     assert main(argv) == 0
     assert "final value" in capsys.readouterr().out
