@@ -145,23 +145,81 @@ def hummer_szabo_pmf(
     (n_points,). Returns the bin centres (A) and G (kcal/mol, zero at its minimum; NaN in
     empty bins).
     """
-    d = np.asarray(distance_angstrom, dtype=np.float64)
-    w = np.asarray(work_kcal_mol, dtype=np.float64)
-    lam = np.asarray(centre_angstrom, dtype=np.float64)
-    edges = np.asarray(bin_edges_angstrom, dtype=np.float64)
+    d, lam, w, edges = _hummer_szabo_inputs(
+        distance_angstrom, centre_angstrom, work_kcal_mol, bin_edges_angstrom
+    )
+    g = _hummer_szabo(d, lam, w, k_kcal_mol_a2, temperature_k, edges)
+    return 0.5 * (edges[1:] + edges[:-1]), g - np.nanmin(g)
+
+
+def hummer_szabo_bootstrap(
+    distance_angstrom: np.ndarray,
+    centre_angstrom: np.ndarray,
+    work_kcal_mol: np.ndarray,
+    k_kcal_mol_a2: float,
+    temperature_k: float,
+    bin_edges_angstrom: np.ndarray,
+    n_bootstrap: int = 200,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`hummer_szabo_pmf` with bootstrap errors over replicas: bin centres (A), G and its error (kcal/mol).
+
+    G is defined up to a constant, so each bootstrap curve is first shifted onto G (by its mean
+    difference over the bins both fill) and the error is the spread of the shape: a standard
+    deviation per bin (NaN where G is; bins a resample leaves empty are skipped for that resample).
+    """
+    d, lam, w, edges = _hummer_szabo_inputs(
+        distance_angstrom, centre_angstrom, work_kcal_mol, bin_edges_angstrom
+    )
+    g = _hummer_szabo(d, lam, w, k_kcal_mol_a2, temperature_k, edges)
+    g = g - np.nanmin(g)
+    rng = np.random.default_rng(seed)
+    boot = np.full((n_bootstrap, g.shape[0]), np.nan)
+    for b in range(n_bootstrap):
+        pick = rng.integers(0, w.shape[0], w.shape[0])
+        gb = _hummer_szabo(d[pick], lam, w[pick], k_kcal_mol_a2, temperature_k, edges)
+        both = np.isfinite(gb) & np.isfinite(g)
+        if both.any():
+            boot[b] = gb - np.mean(gb[both] - g[both])
+    err = np.full_like(g, np.nan)
+    if n_bootstrap > 1:
+        filled = np.isfinite(boot).sum(axis=0) > 1
+        err[filled] = np.nanstd(boot[:, filled], axis=0, ddof=1)
+    err[~np.isfinite(g)] = np.nan
+    return 0.5 * (edges[1:] + edges[:-1]), g, err
+
+
+def _hummer_szabo_inputs(
+    distance: np.ndarray, centre: np.ndarray, work: np.ndarray, edges: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    d, lam, w, e = (np.asarray(a, dtype=np.float64) for a in (distance, centre, work, edges))
+    if w.ndim != 2 or d.shape != w.shape or lam.shape != (w.shape[1],):
+        raise PathganInputError(
+            f"Hummer-Szabo: distance {d.shape} and work {w.shape} must both be (n_replicas, n_points) "
+            f"and the centres (n_points,), got {lam.shape}"
+        )
+    if e.ndim != 1 or e.shape[0] < 2 or np.any(np.diff(e) <= 0):
+        raise PathganInputError("Hummer-Szabo: the bin edges must be increasing, at least two of them")
+    if not (np.isfinite(d).all() and np.isfinite(w).all()):
+        raise PathganInputError("Hummer-Szabo: the distance or the work contains NaN or infinite values")
+    return d, lam, w, e
+
+
+def _hummer_szabo(
+    d: np.ndarray, lam: np.ndarray, w: np.ndarray, k: float, temperature_k: float, edges: np.ndarray
+) -> np.ndarray:
+    """G per bin (kcal/mol, arbitrary constant; NaN in empty bins) of checked inputs."""
     kt = kt_kcal_mol(temperature_k)
     # per time slice, replica weights e^{-W/kT} normalised over replicas (a softmax)
     weights = softmax(-w / kt, axis=0)
     centres = 0.5 * (edges[1:] + edges[:-1])
-    width = np.diff(edges)
-    which = np.digitize(d, edges) - 1  # bin of every (replica, slice)
-    numerator = np.zeros(len(centres))
-    for b in range(len(centres)):
-        numerator[b] = (weights * (which == b)).sum() / width[b]
+    which = np.digitize(d, edges) - 1  # bin of every (replica, slice); -1 and n_bins fall outside
+    inside = (which >= 0) & (which < len(centres))
+    numerator = np.bincount(which[inside], weights=weights[inside], minlength=len(centres)) / np.diff(edges)
     g_lambda = exponential_average(w, temperature_k)
-    expo = -(0.5 * k_kcal_mol_a2 * (centres[:, None] - lam[None, :]) ** 2 - g_lambda[None, :]) / kt
+    expo = -(0.5 * k * (centres[:, None] - lam[None, :]) ** 2 - g_lambda[None, :]) / kt
     log_den = logsumexp(expo, axis=1)
     with np.errstate(divide="ignore"):
         g = -kt * (np.log(numerator) - log_den)
     g[~np.isfinite(g)] = np.nan
-    return centres, g - np.nanmin(g)
+    return g

@@ -86,3 +86,45 @@ def test_hummer_szabo_recovers_a_known_pmf_from_equilibrium_samples():
     centres, g = hummer_szabo_pmf(z, lam, work, k_spring, 300.0, np.linspace(-1.2, 1.2, 13))
     exact = 0.5 * k_pmf * centres**2
     np.testing.assert_allclose(g, exact - exact.min(), atol=0.1)
+
+
+def _reversible_pulls(n_replicas: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Equilibrium samples z at every centre of a harmonic PMF (kT units as above), with the reversible work."""
+    rng = np.random.default_rng(seed)
+    kt = kt_kcal_mol(300.0)
+    k_pmf, k_spring = 2.0 * kt, 4.0 * kt
+    lam = np.linspace(-2.0, 2.0, 41)
+    k_tot = k_pmf + k_spring
+    z = rng.normal(k_spring * lam / k_tot, np.sqrt(kt / k_tot), size=(n_replicas, len(lam)))
+    g_lambda = 0.5 * k_pmf * k_spring / k_tot * lam**2
+    return z, lam, np.broadcast_to(g_lambda - g_lambda[0], z.shape).copy()
+
+
+def test_hummer_szabo_bootstrap_errors_are_seeded_and_shrink_with_replicas():
+    from openmm_bridge.jarzynski import hummer_szabo_bootstrap, hummer_szabo_pmf
+
+    k_spring, edges = 4.0 * kt_kcal_mol(300.0), np.linspace(-1.2, 1.2, 13)
+    z, lam, w = _reversible_pulls(100, 6)
+    centres, g, err = hummer_szabo_bootstrap(z, lam, w, k_spring, 300.0, edges, n_bootstrap=100, seed=1)
+    np.testing.assert_allclose(g, hummer_szabo_pmf(z, lam, w, k_spring, 300.0, edges)[1])
+    assert centres.shape == g.shape == err.shape == (12,)
+    assert np.all(np.isfinite(err)) and np.all(err > 0)
+    again = hummer_szabo_bootstrap(z, lam, w, k_spring, 300.0, edges, n_bootstrap=100, seed=1)[2]
+    np.testing.assert_array_equal(again, err)
+    z9, lam9, w9 = _reversible_pulls(900, 7)  # 9x the replicas: errors about 3x smaller
+    err9 = hummer_szabo_bootstrap(z9, lam9, w9, k_spring, 300.0, edges, n_bootstrap=50, seed=1)[2]
+    assert 2.0 < np.median(err / err9) < 4.5
+
+
+def test_hummer_szabo_refuses_bad_input():
+    from openmm_bridge.jarzynski import hummer_szabo_bootstrap
+
+    z, lam, w = _reversible_pulls(10, 8)
+    edges = np.linspace(-1.0, 1.0, 5)
+    with pytest.raises(PathganInputError, match="n_replicas, n_points"):
+        hummer_szabo_bootstrap(z[:, :5], lam, w, 1.0, 300.0, edges)
+    with pytest.raises(PathganInputError, match="bin edges"):
+        hummer_szabo_bootstrap(z, lam, w, 1.0, 300.0, edges[::-1])
+    w[2, 3] = np.inf
+    with pytest.raises(PathganInputError, match="NaN or infinite"):
+        hummer_szabo_bootstrap(z, lam, w, 1.0, 300.0, edges)
