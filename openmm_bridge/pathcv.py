@@ -148,11 +148,20 @@ class PathCVBias(torch.nn.Module):
 
 
 def default_atoms(topology: app.Topology) -> list[int]:
-    """CA atoms of an OpenMM topology (the default metric atoms)."""
+    """The default metric atoms of an OpenMM topology: the CA atoms, or every heavy atom when fewer than 3 CA.
+
+    A peptide of three residues or more is described by its CA trace; a smaller molecule (alanine
+    dipeptide has one CA) by all its heavy atoms.
+    """
     atoms = [a.index for a in topology.atoms() if a.name == "CA"]
-    if len(atoms) < 3:
-        raise PathganInputError(f"path CV: the topology has {len(atoms)} CA atoms; pass atoms= explicitly")
-    return atoms
+    if len(atoms) >= 3:
+        return atoms
+    heavy = [a.index for a in topology.atoms() if a.element is not None and a.element.symbol != "H"]
+    if len(heavy) < 3:
+        raise PathganInputError(
+            f"path CV: the topology has {len(atoms)} CA and {len(heavy)} heavy atoms; pass atoms= explicitly"
+        )
+    return heavy
 
 
 _PLUGINS_CHECKED = False

@@ -247,8 +247,12 @@ def _describe(value: Any) -> str:
     return value if isinstance(value, str) else "[" + ", ".join(str(int(i)) for i in value) + "]"
 
 
-def _read_target(path: Path, topology: md.Topology, where: str) -> np.ndarray:
-    """Positions (n_atoms, 3), Angstrom, of a single-structure PDB whose atoms match ``topology``."""
+def read_target_structure(path: Path, topology: md.Topology, where: str) -> np.ndarray:
+    """Positions (n_atoms, 3), Angstrom, of a single-structure PDB whose atoms match ``topology``.
+
+    The same atoms in the same order, residue by residue (names as written); refused otherwise,
+    naming ``where``, the file and the first atom that differs.
+    """
     if not path.is_file():
         raise _fail(where, f"target structure {path} not found")
     try:
@@ -355,7 +359,7 @@ def resolve_coordinate(
     path = Path(spec["target"])
     if not path.is_absolute() and base_dir is not None:
         path = Path(base_dir) / path
-    reference = _read_target(path, topology, f"{where}.target")
+    reference = read_target_structure(path, topology, f"{where}.target")
     selection = spec.get("atoms", DEFAULT_RMSD_ATOMS)
     atoms = _indices(selection, topology, f"{where}.atoms", "the atoms of the RMSD")
     if len(atoms) < 3:

@@ -47,10 +47,11 @@ log = logging.getLogger("pathgan")
 
 __all__ = ["STAGES", "Pipeline", "run_pipeline"]
 
-STAGES = ("system", "smd", "pmf", "train", "path", "refine", "compare", "pathcv", "report")
+STAGES = ("system", "landscape", "smd", "pmf", "train", "path", "refine", "compare", "pathcv", "report")
 #: What each stage reads (its key includes theirs).
 DEPENDS = {
     "system": [],
+    "landscape": ["system"],
     "smd": ["system"],
     "pmf": ["smd"],
     "train": ["system", "smd"],
@@ -58,11 +59,12 @@ DEPENDS = {
     "refine": ["path"],
     "compare": ["path", "refine", "smd"],
     "pathcv": ["refine"],
-    "report": ["pmf", "train", "path", "refine", "compare", "pathcv"],
+    "report": ["landscape", "pmf", "train", "path", "refine", "compare", "pathcv"],
 }
 #: The settings section each stage's key is made from.
 SECTION = {
     "system": "system",
+    "landscape": "landscape",
     "smd": "smd",
     "pmf": None,
     "train": "train",
@@ -181,6 +183,8 @@ class Pipeline:
             if self.up_to_date(stage):
                 self.skipped.append(stage)
                 log.info(f"[{stage}] up to date, skipped")
+                if stage == "system":
+                    self._check_pull()
                 continue
             folder = self.out / stage
             rec = self.done.get(stage)
@@ -192,6 +196,8 @@ class Pipeline:
             self._record(stage, time.perf_counter() - t0)
             self.ran.append(stage)
             log.info(f"[{stage}] done in {time.perf_counter() - t0:.0f} s")
+            if stage == "system":
+                self._check_pull()
         return json.loads((self.out / "metrics.json").read_text())
 
     def _system(self):
@@ -233,6 +239,8 @@ class Pipeline:
             except ValueError as err:  # OpenMM: a file it cannot read, a residue no template matches
                 what = f"forcefield {c.forcefield}" if c.forcefield else f"{source} {getattr(c, source)}"
                 raise PathganInputError(f"config.system.{what}: {err}") from err
+        if c.end_state is not None:
+            self._check_end_state(system, Path(c.end_state))
         stereo = system.stereochemistry
         if not stereo.passed:  # a folder that fails the check cannot be read by the next stages
             raise PathganInputError(
@@ -240,6 +248,52 @@ class Pipeline:
                 "has them on purpose, set allow_d_residues and/or allow_cis_peptides: true"
             )
         system.save(folder)
+
+    def _check_pull(self) -> None:
+        """The pull's coordinate on the system built, before any stage that takes time (errors name config.smd)."""
+        from openmm_bridge.pull_coordinates import resolve_coordinate
+        from openmm_bridge.trajio import mdtraj_topology
+
+        system = self._system()
+        smd = self.config.smd
+        if smd.coordinate is not None:
+            resolve_coordinate(smd.coordinate, mdtraj_topology(system), "config.smd.coordinate")
+        smd.protocol(system).with_groups(system)
+
+    def _check_end_state(self, system, path: Path) -> None:
+        """The end state is the same molecule, atom for atom, with the chirality and peptide bonds accepted for the start."""
+        from openmm_bridge.pull_coordinates import read_target_structure
+        from openmm_bridge.stereochemistry import check_structure
+        from openmm_bridge.trajio import mdtraj_topology
+
+        xyz = read_target_structure(path, mdtraj_topology(system), "config.system.end_state")
+        accepted = system.stereochemistry.accepted
+        report = check_structure(
+            system.topology,
+            xyz,
+            allow_d_residues=accepted["d_residues"],
+            allow_cis_peptides=accepted["cis_peptides"],
+        )
+        if not report.passed:
+            raise PathganInputError(
+                f"config.system.end_state: {path}: stereochemistry check {report.summary()}; a pull cannot "
+                "invert a stereocentre or isomerise a peptide bond (accept them with allow_d_residues / "
+                "allow_cis_peptides if the end state has them on purpose)"
+            )
+
+    def _stage_landscape(self, folder: Path) -> None:
+        """The (phi, psi) free-energy surface, when ``landscape.enabled`` (else a record that it is off)."""
+        from openmm_bridge.torsion_landscape import metadynamics_landscape
+
+        c = self.config.landscape
+        if not c.enabled:
+            with atomic_directory(folder) as tmp:
+                (tmp / "landscape.json").write_text(json.dumps({"enabled": False}) + "\n")
+            return
+        settings = c.settings().replace(seed=self.config.seed)
+        landscape = metadynamics_landscape(self._system(), settings, progress=self.progress)
+        with atomic_directory(folder) as tmp:
+            landscape.save(tmp)
 
     def _stage_smd(self, folder: Path) -> None:
         from openmm_bridge.steered_md import run_pull
@@ -249,7 +303,7 @@ class Pipeline:
             self.out / "system",
             folder,
             c.replicas,
-            c.protocol(),
+            c.protocol(self._system()),
             base_seed=self.config.seed,
             scheduler=c.scheduler,
             n_workers=c.workers,

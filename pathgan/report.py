@@ -19,6 +19,7 @@ from openmm_bridge.provenance import versions
 from openmm_bridge.trajio import read_trajectory
 
 from .figures import progress_measure
+from .landscape_report import landscape_section
 from .run_system import system_title
 
 #: Headline metrics: (key in compare's summary, label with unit, format).
@@ -148,6 +149,7 @@ def write_report(run_dir: Path, config: dict, stages: dict) -> dict[str, Any]:
         else "the TorchMD potential computes every force of the OpenMM System"
     )
     solvent = _solvent(run_dir / "system" / "system.xml")
+    plane = landscape_section(run_dir, rep / "landscape.png")
     pmf_s = umbrella.get("pmf", {})
     metrics: dict[str, Any] = {
         "solvent": solvent,
@@ -175,6 +177,7 @@ def write_report(run_dir: Path, config: dict, stages: dict) -> dict[str, Any]:
             if not pmf_s.get("pmf_kcal_mol")
             else float(np.nanmax(np.array(pmf_s["pmf_kcal_mol"], dtype=float))),
         },
+        "landscape": plane,
         "stage_seconds": {k: v.get("seconds") for k, v in stages.items()},
         "versions": versions(),
         "config": config,
@@ -228,6 +231,7 @@ reference frames with an inverted stereocentre: {gen.get("summary", {}).get("ref
 System: {html.escape(str(config.get("system", {})))}, in {html.escape(solvent)}, stereochemistry {html.escape(stereo)};
 {html.escape(potential)}.</p>
 
+{_landscape_html(plane, rep / "landscape.png")}
 <h2>Structures along the path</h2>
 {_img(rep / "structures.png", "structures along the path")}
 
@@ -276,6 +280,77 @@ window.addEventListener("load", function () {{
     return metrics
 
 
+#: The plane section's numbers: (key, label with unit, format).
+LANDSCAPE_ROWS = [
+    ("free_energy_difference_kcal_mol", "free energy, end basin - start basin (kcal/mol)", "{:.2f}"),
+    (
+        "free_energy_difference_phi_positive_kcal_mol",
+        "free energy, x in (0, 131.8) - the rest (kcal/mol)",
+        "{:.2f}",
+    ),
+    ("barrier_via_x0_kcal_mol", "free-energy barrier through x = 0 (kcal/mol)", "{:.2f}"),
+    ("barrier_via_x180_kcal_mol", "free-energy barrier through x = 180 (kcal/mol)", "{:.2f}"),
+    (
+        "metadynamics_half_vs_full_kcal_mol",
+        "largest change, half run vs whole run (kcal/mol, F < 10)",
+        "{:.2f}",
+    ),
+    ("candidates_start_in_start_basin", "candidates starting in the start basin", "{:.2f}"),
+    ("candidates_end_in_end_basin", "candidates ending in the end basin", "{:.2f}"),
+    ("pulls_end_in_end_basin", "reference pulls ending in the end basin", "{:.2f}"),
+    (
+        "string_highest_free_energy_kcal_mol",
+        "highest free energy along the refined string (kcal/mol)",
+        "{:.2f}",
+    ),
+    (
+        "string_max_energy_above_start_kcal_mol",
+        "highest potential energy of the string above its start (kcal/mol)",
+        "{:.2f}",
+    ),
+    ("string_max_energy_kj_mol", "highest potential energy of the string, absolute (kJ/mol)", "{:.1f}"),
+    (
+        "pulls_max_energy_kj_mol",
+        "highest potential energy along each 300 K pull, mean and s.d. (kJ/mol)",
+        "{:.1f} +- {:.1f}",
+    ),
+    (
+        "candidates_max_energy_kj_mol",
+        "highest potential energy along each candidate, mean and s.d. (kJ/mol)",
+        "{:.1f} +- {:.1f}",
+    ),
+]
+
+
+def _landscape_html(plane: dict[str, Any] | None, png: Path) -> str:
+    """The section of the paths on the plane of two torsions (empty when the landscape stage was off)."""
+    if plane is None:
+        return ""
+    x, y = plane["torsions"]
+    rows = "".join(
+        f"<tr><td>{html.escape(label.replace('x =', f'{x} =').replace('x in', f'{x} in'))}</td>"
+        f"<td>{_fmt({'summary': plane}, key, fmt)}</td></tr>"
+        for key, label, fmt in LANDSCAPE_ROWS
+        if key in plane
+    )
+    where = ""
+    if "saddle_via_x0_deg" in plane:
+        sx, sy = plane["string_highest_free_energy_at_deg"]
+        where = (
+            f"<p>The string's highest free energy is at ({sx:.0f}, {sy:.0f}) degrees; the surface's saddles are at "
+            f"({plane['saddle_via_x0_deg'][0]:.0f}, {plane['saddle_via_x0_deg'][1]:.0f}) through {x} = 0 and "
+            f"({plane['saddle_via_x180_deg'][0]:.0f}, {plane['saddle_via_x180_deg'][1]:.0f}) through 180.</p>"
+        )
+    return f"""<h2>The paths on the ({html.escape(x)}, {html.escape(y)}) plane</h2>
+<p>Free energy from well-tempered metadynamics (the <code>landscape</code> stage), the reference pulls (held-out
+ones in white), the generated candidates and the refined string. The string is a 0 K minimum-energy path: its
+potential energies are not free energies and not the energies of 300 K paths.</p>
+{_img(png, "paths on the torsion plane")}
+<table><tr><th>quantity</th><th>value</th></tr>{rows}</table>
+{where}
+"""
+
+
 def _without_bins(block: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in block.items() if k not in ("per_bin", "energy_by_bin")}
 
@@ -288,4 +363,4 @@ def _fmt(result: dict, key: str, fmt: str) -> str:
     v = result.get("summary", {}).get(key)
     if v is None or (isinstance(v, float) and not np.isfinite(v)):
         return "-"
-    return fmt.format(v)
+    return fmt.format(*v) if isinstance(v, list) else fmt.format(v)

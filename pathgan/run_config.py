@@ -14,7 +14,7 @@ import copy
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -23,8 +23,12 @@ from openmm_bridge.pathcv_md import PathCVProtocol
 from openmm_bridge.protocol import PullProtocol
 from openmm_bridge.settings import Settings, at_least, non_negative, positive
 from openmm_bridge.string_method import StringConfig
+from openmm_bridge.torsion_landscape import LandscapeSettings
 
 from .config import TrainingConfig
+
+if TYPE_CHECKING:
+    from openmm_bridge.system import MolecularSystem
 from .run_system import ONLY_WITH, SOURCES, SystemSection, resolve_system_paths
 
 
@@ -61,16 +65,33 @@ def _merge_layer(data: dict[str, Any], layer: dict[str, Any], base: Path) -> dic
 
 @dataclasses.dataclass
 class SmdSection(PullProtocol):
-    """The reference pulls: a pull protocol plus how many replicas and where they run."""
+    """The reference pulls: a pull protocol plus how many replicas and where they run.
 
+    ``c0_angstrom: null`` starts the pull where the start structure is: c0 is the pulled
+    coordinate's value there (an RMSD to the end state, a torsion, a distance), measured when
+    the pulls are set up (:meth:`protocol`).
+    """
+
+    c0_angstrom: float | None = 12.0  # type: ignore[assignment]  # None: the start structure's value
     replicas: int = at_least(1, 8)
     workers: int | None = None
     scheduler: str | None = None
 
-    def protocol(self) -> PullProtocol:
-        """The pull protocol alone."""
+    def protocol(self, system: MolecularSystem | None = None) -> PullProtocol:
+        """The pull protocol alone; a c0 of None becomes the coordinate's value at ``system``'s positions."""
         names = {f.name for f in dataclasses.fields(PullProtocol)}
-        return PullProtocol.from_dict({k: v for k, v in self.to_dict().items() if k in names}, "config.smd")
+        data = {k: v for k, v in self.to_dict().items() if k in names}
+        if data["c0_angstrom"] is None:
+            if system is None:
+                raise PathganInputError("config.smd.c0_angstrom: null needs the system to measure the start")
+            data["c0_angstrom"] = start_value(PullProtocol(**{**data, "c0_angstrom": 0.0}), system)
+        return PullProtocol.from_dict(data, "config.smd")
+
+
+def start_value(protocol: PullProtocol, system: MolecularSystem) -> float:
+    """The pulled coordinate at ``system``'s positions (Angstrom, or degrees), rounded to 1e-6."""
+    coordinate = protocol.resolve_coordinate(system)
+    return round(float(coordinate.values(system.positions_angstrom()[None])[0]), 6)
 
 
 @dataclasses.dataclass
@@ -118,6 +139,39 @@ class ReportSection(Settings):
 
 
 @dataclasses.dataclass
+class LandscapeSection(LandscapeSettings):
+    """The free-energy surface over two torsions that the report draws the paths on (off by default).
+
+    ``start_basin``/``end_basin``: the end states as boxes ``[[x_lo, x_hi], [y_lo, y_hi]]`` in
+    degrees of the two torsions (wrapping, e.g. ``[150, 210]``), for the basin free energies, the
+    barrier and the fraction of generated paths that end in the end state.
+    """
+
+    enabled: bool = False
+    start_basin: list[list[float]] | None = None
+    end_basin: list[list[float]] | None = None
+
+    def settings(self) -> LandscapeSettings:
+        """The metadynamics settings alone."""
+        names = {f.name for f in dataclasses.fields(LandscapeSettings)}
+        return LandscapeSettings.from_dict(
+            {k: v for k, v in self.to_dict().items() if k in names}, "config.landscape"
+        )
+
+    def check(self, where: str) -> None:
+        """Boxes of two ranges each; both basins or neither."""
+        super().check(where)
+        for name in ("start_basin", "end_basin"):
+            box = getattr(self, name)
+            if box is not None and (len(box) != 2 or any(len(r) != 2 for r in box)):
+                raise PathganInputError(
+                    f"{where}.{name}: expected [[x_lo, x_hi], [y_lo, y_hi]] in degrees, got {box}"
+                )
+        if (self.start_basin is None) != (self.end_basin is None):
+            raise PathganInputError(f"{where}: give both start_basin and end_basin, or neither")
+
+
+@dataclasses.dataclass
 class RunConfig(Settings):
     """Everything ``pathgan run`` does (see the module docstring)."""
 
@@ -129,6 +183,7 @@ class RunConfig(Settings):
     generate: GenerateSection = dataclasses.field(default_factory=GenerateSection)
     refine: RefineSection = dataclasses.field(default_factory=RefineSection)
     pathcv: PathCVProtocol = dataclasses.field(default_factory=PathCVProtocol)
+    landscape: LandscapeSection = dataclasses.field(default_factory=LandscapeSection)
     compare: CompareSection = dataclasses.field(default_factory=CompareSection)
     report: ReportSection = dataclasses.field(default_factory=ReportSection)
 
@@ -204,7 +259,32 @@ PAPER["compare"]["stride"] = 50
 PAPER["pathcv"].update({"windows": 21, "window_ps": 20.0})
 PAPER["refine"]["max_iterations"] = 3000
 
-PRESETS = {"quick": QUICK, "paper": PAPER}
+#: Alanine dipeptide (ACE-ALA-NME, amber99sbildn, vacuum) from C7eq to C7ax, pulled along phi
+#: through phi = 0 (the lower of its two barriers: README), with the (phi, psi) free-energy
+#: surface from metadynamics. Under 5 minutes on 2 cores.
+ALANINE_DIPEPTIDE_QUICK: dict[str, Any] = copy.deepcopy(QUICK)
+ALANINE_DIPEPTIDE_QUICK["system"] = {"sequence": "A", "caps": True, "forcefield": ["amber99sbildn.xml"]}
+ALANINE_DIPEPTIDE_QUICK["smd"].update(
+    {
+        "replicas": 16,
+        "length_ps": 20.0,
+        "frame_interval_steps": 50,
+        "checkpoint_interval_steps": 5000,
+        "coordinate": {"kind": "torsion", "torsion": "phi:ALA2"},
+        "c0_angstrom": -80.0,  # degrees for a torsion
+        "c1_angstrom": 70.0,
+        "k_kcal_mol_a2": 100.0,  # kcal/mol/rad^2: phi within about 4 degrees of the centre at 300 K
+    }
+)
+ALANINE_DIPEPTIDE_QUICK["landscape"] = {
+    "enabled": True,
+    "torsions": ["phi:ALA2", "psi:ALA2"],
+    "length_ps": 2000.0,
+    "start_basin": [[-120.0, -40.0], [30.0, 120.0]],  # C7eq
+    "end_basin": [[30.0, 100.0], [-110.0, -20.0]],  # C7ax
+}
+
+PRESETS = {"quick": QUICK, "paper": PAPER, "alanine-dipeptide-quick": ALANINE_DIPEPTIDE_QUICK}
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -215,6 +295,34 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return out
 
 
+#: Force constant of the targeted-MD default, kcal/mol/A^2 on the RMSD (about 0.2 A wide at 300 K).
+TARGETED_K_KCAL_MOL_A2 = 20.0
+
+
+def _targeted_md_default(data: dict[str, Any], layers: list[dict[str, Any]]) -> dict[str, Any]:
+    """Two end states and no pulling idea: targeted MD, an RMSD pull from the start to ``system.end_state``.
+
+    Applies when ``system.end_state`` is given and nothing sets ``smd.coordinate``; c0 (the
+    start's RMSD, measured), c1 = 0 and k = :data:`TARGETED_K_KCAL_MOL_A2` unless a layer sets them.
+    """
+    system = data.get("system")
+    smd = data.get("smd")
+    if not isinstance(system, dict) or not system.get("end_state") or not isinstance(smd, dict):
+        return data
+    if smd.get("coordinate") is not None:  # a pulling idea, the preset's or the user's
+        return data
+    given = {k for layer in layers if isinstance(layer.get("smd"), dict) for k in layer["smd"]}
+    smd = {**smd, "coordinate": {"kind": "rmsd", "target": system["end_state"]}}
+    for key, value in (
+        ("c0_angstrom", None),
+        ("c1_angstrom", 0.0),
+        ("k_kcal_mol_a2", TARGETED_K_KCAL_MOL_A2),
+    ):
+        if key not in given:
+            smd[key] = value
+    return {**data, "smd": smd}
+
+
 def resolve_config(
     preset: str = "quick", config_file: str | os.PathLike | None = None, overrides: dict | None = None
 ) -> RunConfig:
@@ -223,6 +331,8 @@ def resolve_config(
     Paths of the ``system`` section are made absolute: those of the YAML file against its folder,
     those of ``overrides`` against the current directory. A ``system`` source (``sequence``, ``pdb``,
     ``prmtop``, ``psf``, ``folder``) replaces the one of the layer before (see :func:`_merge_layer`).
+    A ``system.end_state`` without an ``smd.coordinate`` makes the pulls targeted MD
+    (:func:`_targeted_md_default`).
     """
     if preset not in PRESETS:
         raise PathganInputError(f"unknown preset {preset!r}; known: {sorted(PRESETS)}")
@@ -235,8 +345,13 @@ def resolve_config(
         if not isinstance(loaded, dict):
             raise PathganInputError(f"{config_file}: expected a mapping of sections")
         data = _merge_layer(data, loaded, Path(config_file).absolute().parent)
+    layers = []
+    if config_file is not None:
+        layers.append(loaded)
     if overrides:
         data = _merge_layer(data, overrides, Path.cwd())
+        layers.append(overrides)
+    data = _targeted_md_default(data, layers)
     data["preset"] = preset
     data.setdefault("train", {}).setdefault("seed", data.get("seed", 0))
     return RunConfig.from_dict(data, "config")

@@ -39,7 +39,7 @@ ONLY_WITH: dict[str, tuple[str, ...]] = {
     "allow_unrepresented_forces": ("sequence", "pdb", "prmtop", "psf"),
 }
 #: Settings that name one file each (relative to the YAML file's folder in a YAML file).
-FILE_SETTINGS = ("pdb", "prmtop", "inpcrd", "psf", "coordinates")
+FILE_SETTINGS = ("pdb", "prmtop", "inpcrd", "psf", "coordinates", "end_state")
 #: The files of a system folder that say what it is (``folder:`` source; its inputs are in metadata.json).
 FOLDER_FILES = ("metadata.json", "system.xml", "system_hbonds.xml", "structure.pdb")
 
@@ -71,6 +71,7 @@ class SystemSection(Settings):
         system: {prmtop: peptide.prmtop, inpcrd: peptide.inpcrd}                    # chamber too
         system: {psf: peptide.psf, charmm_params: [top.rtf, par.prm, lig.str], coordinates: peptide.pdb}
         system: {folder: ../deca}                                                   # a pathgan system folder
+        system: {pdb: start.pdb, end_state: end.pdb}                                # two end states
 
     ``sequence``: an ideal helix (ACE/NME caps unless ``caps: false``); with no source given, the
     default deca-alanine. ``forcefield`` (sequence and pdb only; default ``[amber14-all.xml]``):
@@ -81,6 +82,10 @@ class SystemSection(Settings):
     ``allow_unrepresented_forces``: accept (and record) what the checks would refuse, as in
     :meth:`~openmm_bridge.system.MolecularSystem.from_pdb`. Paths in a YAML file are relative to
     its folder (:func:`resolve_config`); the system stage's key holds the files' sha256, not their paths.
+
+    ``end_state`` (any source): a PDB file of the same atoms in another conformation, the end of
+    the transition. Without an ``smd.coordinate`` it makes the reference pulls targeted MD: an
+    RMSD pull to it (heavy atoms) from the start's RMSD down to 0 (:func:`~pathgan.run_config.resolve_config`).
     """
 
     sequence: str | None = None
@@ -93,6 +98,7 @@ class SystemSection(Settings):
     charmm_params: list[str] | None = None
     coordinates: str | None = None
     folder: str | None = None
+    end_state: str | None = None
     allow_d_residues: bool = False
     allow_cis_peptides: bool = False
     allow_unrepresented_forces: bool = False

@@ -16,9 +16,13 @@ from openmm_bridge.trajio import load_frames
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def _run(script: str, *args: str, cwd: Path) -> str:
+def _run(script: str, *args: str, cwd: Path, timeout: float = 300) -> str:
     result = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), *args], capture_output=True, text=True, cwd=cwd, timeout=300
+        [sys.executable, str(EXAMPLES / script), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
@@ -92,3 +96,27 @@ def test_train_on_own_trajectories(tiny_run, tmp_path):
         cwd=tmp_path,
     )
     assert "trained 3 epochs" in out and (tmp_path / "mine" / "path" / "path.dcd").exists()
+
+
+def test_run_on_your_pdb(tmp_path):
+    """The user's PDB (written by the example) through the whole pipeline, pulling CA(GLY1)-CA(GLY8) chosen by selection."""
+    import json
+
+    import yaml
+
+    # a whole pipeline run: about 30 s, more on a loaded machine
+    out = _run("run_on_your_pdb.py", "--out", str(tmp_path / "mine"), "--tiny", cwd=tmp_path, timeout=1200)
+    run = tmp_path / "mine" / "run"
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["system"]["pdb"] == str(tmp_path / "mine" / "my_peptide.pdb")
+    protocol = json.loads((run / "smd" / "smd.json").read_text())["protocol"]
+    assert protocol["coordinate"]["group_a"] == "resid 1 and name CA" and protocol["c1_angstrom"] == 22.0
+    system = MolecularSystem.load(run / "system")
+    ca = [a.index for a in system.topology.atoms() if a.name == "CA"]
+    start = system.positions_angstrom()
+    helix = float(np.linalg.norm(start[ca[0]] - start[ca[-1]]))
+    assert protocol["c0_angstrom"] == pytest.approx(helix, abs=1e-5)  # c0: null is the start's distance
+    assert 8.0 < helix < 13.0  # 7 residues of helix, 1.5 A each
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["pulls"]["coordinate"]["unit"] == "A" and "resid 8 and name CA" in out
+    assert (run / "report.html").stat().st_size > 10_000

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import yaml
 from conftest import TINY_RUN
@@ -388,3 +389,197 @@ def torch_load(path):
     import torch
 
     return torch.load(path, map_location="cpu", weights_only=False)
+
+
+def _md_snapshot(system, path, steps: int = 3000, temperature_k: float = 600.0) -> None:
+    """``path``: a PDB of ``system`` after ``steps`` of hot Langevin dynamics (another conformation, same atoms)."""
+    import openmm as mm
+    import openmm.app as app
+    import openmm.unit as u
+
+    integrator = mm.LangevinMiddleIntegrator(
+        temperature_k * u.kelvin, 5.0 / u.picosecond, 0.001 * u.picosecond
+    )
+    integrator.setRandomNumberSeed(7)
+    sim = app.Simulation(
+        system.topology, system.md_system(None), integrator, mm.Platform.getPlatformByName("Reference")
+    )
+    sim.context.setPositions(system.positions)
+    sim.context.setVelocitiesToTemperature(temperature_k * u.kelvin, 7)
+    sim.step(steps)
+    with open(path, "w") as fh:
+        app.PDBFile.writeFile(system.topology, sim.context.getState(getPositions=True).getPositions(), fh)
+
+
+def test_two_end_states_make_targeted_md_from_amber_files(tmp_path):
+    """``system: {prmtop, inpcrd, end_state}`` and no coordinate: an RMSD pull from the start's RMSD to 0."""
+    from amber_files import write_amber_peptide
+
+    from openmm_bridge.pmf_outputs import read_pull_csv
+    from openmm_bridge.pull_coordinates import kabsch_rmsd
+    from openmm_bridge.system import MolecularSystem
+    from openmm_bridge.trajio import load_frames
+    from pathgan.run_config import TARGETED_K_KCAL_MOL_A2, deep_merge
+
+    prmtop, inpcrd = write_amber_peptide(tmp_path / "in", "AAAA")
+    start = MolecularSystem.from_amber(prmtop, inpcrd)
+    _md_snapshot(start, tmp_path / "in" / "end.pdb")
+    system = {"prmtop": str(prmtop), "inpcrd": str(inpcrd), "end_state": str(tmp_path / "in" / "end.pdb")}
+    out = tmp_path / "run"
+    run_pipeline(out, "quick", overrides=deep_merge(TINY_RUN, {"system": system}), progress=False)
+    protocol = json.loads((out / "smd" / "smd.json").read_text())["protocol"]
+    assert protocol["coordinate"] == {"kind": "rmsd", "target": str(tmp_path / "in" / "end.pdb")}
+    assert protocol["c1_angstrom"] == 0.0 and protocol["k_kcal_mol_a2"] == TARGETED_K_KCAL_MOL_A2
+    loaded = MolecularSystem.load(out / "system")
+    heavy = [a.index for a in loaded.topology.atoms() if a.element.symbol != "H"]
+    end = load_frames(tmp_path / "in" / "end.pdb", loaded).xyz[0] * 10.0
+    start_rmsd = kabsch_rmsd(loaded.positions_angstrom()[None, heavy], end[heavy])[0]
+    assert protocol["c0_angstrom"] == pytest.approx(start_rmsd, abs=1e-5) and start_rmsd > 0.5
+    table = read_pull_csv(out / "smd" / "replica_000" / "pull.csv")
+    assert table["centre"][-1] == pytest.approx(0.0, abs=1e-9)
+    assert table["coordinate"][-1] < table["coordinate"][0]  # the pulls move towards the end state
+    assert json.loads((out / "metrics.json").read_text())["pulls"]["coordinate"]["label"].startswith(
+        "rmsd to "
+    )
+
+
+def test_a_run_from_charmm_files_pulling_a_distance_between_selections(tmp_path):
+    """``system: {psf, charmm_params, coordinates}`` with a distance pull whose groups are mdtraj selections."""
+    from charmm_files import write_charmm_peptide
+
+    from openmm_bridge.pmf_outputs import read_pull_csv
+    from pathgan.run_config import deep_merge
+
+    psf, prm, pdb = write_charmm_peptide(tmp_path / "in")
+    system = {"psf": str(psf), "charmm_params": [str(prm)], "coordinates": str(pdb)}
+    coordinate = {"kind": "distance", "group_a": "resid 0 and backbone", "group_b": "resid 4 and name CA"}
+    smd = {"coordinate": coordinate, "c0_angstrom": None, "c1_angstrom": 16.0}
+    out = tmp_path / "run"
+    run_pipeline(out, "quick", overrides=deep_merge(TINY_RUN, {"system": system, "smd": smd}), progress=False)
+    protocol = json.loads((out / "smd" / "smd.json").read_text())["protocol"]
+    assert protocol["coordinate"] == coordinate and 5.0 < protocol["c0_angstrom"] < 16.0
+    table = read_pull_csv(out / "smd" / "replica_000" / "pull.csv")
+    assert table["centre"][0] == pytest.approx(protocol["c0_angstrom"]) and table["centre"][-1] == 16.0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["pulls"]["coordinate"]["label"] == "distance(resid 0 and backbone | resid 4 and name CA)"
+
+
+def test_a_run_from_a_system_folder(deca_dir, tmp_path):
+    """``system: {folder}``: the folder is copied and every stage runs on it."""
+    from pathgan.run_config import deep_merge
+
+    out = tmp_path / "run"
+    pipe = run_pipeline(
+        out, "quick", overrides=deep_merge(TINY_RUN, {"system": {"folder": str(deca_dir)}}), progress=False
+    )
+    assert pipe.ran == list(STAGES)
+    assert (out / "system" / "system.xml").read_bytes() == (deca_dir / "system.xml").read_bytes()
+    assert json.loads((out / "metrics.json").read_text())["pulls"]["replicas"] == 4
+
+
+def test_the_alanine_dipeptide_preset_on_tiny_settings(tmp_path):
+    """The preset's pieces: ACE-ALA-NME in amber99sbildn, a phi pull, the (phi, psi) landscape and its section."""
+    from openmm_bridge.system import MolecularSystem
+    from pathgan.run_config import deep_merge
+
+    tiny = deep_merge(TINY_RUN, {"landscape": {"length_ps": 5.0, "grid": 24}})
+    out = tmp_path / "ad"
+    run_pipeline(out, "alanine-dipeptide-quick", overrides=tiny, progress=False)
+    system = MolecularSystem.load(out / "system")
+    assert system.n_atoms == 22 and [r.name for r in system.topology.residues()] == ["ACE", "ALA", "NME"]
+    assert system.metadata["forcefield"] == ["amber99sbildn.xml"]
+    protocol = json.loads((out / "smd" / "smd.json").read_text())["protocol"]
+    assert protocol["coordinate"] == {"kind": "torsion", "torsion": "phi:ALA2"}
+    assert (protocol["c0_angstrom"], protocol["c1_angstrom"]) == (-80.0, 70.0)
+    plane = json.loads((out / "metrics.json").read_text())["landscape"]
+    assert plane["torsions"] == ["phi:ALA2", "psi:ALA2"]
+    for key in ("free_energy_difference_kcal_mol", "barrier_via_x0_kcal_mol", "candidates_end_in_end_basin"):
+        assert np.isfinite(plane[key]), key
+    assert 0.0 <= plane["candidates_end_in_end_basin"] <= 1.0
+    page = (out / "report.html").read_text()
+    assert "The paths on the (phi:ALA2, psi:ALA2) plane" in page and "0 K minimum-energy path" in page
+
+
+BAD_PULLS = [
+    (
+        {"smd": {"coordinate": {"kind": "distance", "group_a": "resname XYZ", "group_b": [3]}}},
+        "config.smd.coordinate.group_a: the selection 'resname XYZ' matches no atom",
+    ),
+    (
+        {"smd": {"coordinate": {"kind": "distance", "group_a": "resid and", "group_b": [3]}}},
+        "config.smd.coordinate.group_a: invalid mdtraj selection 'resid and'",
+    ),
+    (
+        {
+            "smd": {
+                "coordinate": {"kind": "torsion", "torsion": "phi:ALA40"},
+                "c0_angstrom": -60.0,
+                "c1_angstrom": 60.0,
+            }
+        },
+        "config.smd.coordinate.torsion: 'phi:ALA40' is not a torsion of this system",
+    ),
+    (
+        {
+            "smd": {
+                "coordinate": {"kind": "torsion", "atoms": [1, 2, 3, 4000]},
+                "c0_angstrom": 0.0,
+                "c1_angstrom": 60.0,
+            }
+        },
+        "config.smd.coordinate.atoms: atom indices [4000] are out of range",
+    ),
+    (
+        {
+            "smd": {
+                "coordinate": {"kind": "rmsd", "target": "{IN}/other.pdb"},
+                "c0_angstrom": 2.0,
+                "c1_angstrom": 0.0,
+            }
+        },
+        "config.smd.coordinate.target: {IN}/other.pdb has 22 atoms, but the system has 42",
+    ),
+    (
+        {"system": {"end_state": "{IN}/other.pdb"}},
+        "config.system.end_state: {IN}/other.pdb has 22 atoms, but the system has 42",
+    ),
+]
+
+
+@pytest.mark.parametrize(("layer", "named"), BAD_PULLS)
+def test_pathgan_run_exits_2_naming_a_bad_pull(tmp_path, capfd, layer, named):
+    """Each bad pull setting ends the run with exit code 2 and the setting named, before anything is pulled."""
+    import logging
+    import warnings
+
+    import openmm.app as app
+
+    from openmm_bridge.system import MolecularSystem
+    from pathgan.cli import main
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        other = MolecularSystem.from_sequence("A", ("amber99sbildn.xml",))  # another molecule: 22 atoms
+    with open(folder / "other.pdb", "w") as fh:
+        app.PDBFile.writeFile(other.topology, other.positions, fh)
+    text = json.dumps(layer).replace("{IN}", str(folder))
+    config = {**TINY_RUN, "system": {"sequence": "AAA"}}
+    for section, values in json.loads(text).items():
+        config[section] = {**config.get(section, {}), **values}
+    (folder / "bad.yaml").write_text(yaml.safe_dump(config))
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        with warnings.catch_warnings():
+            code = main(
+                ["run", "--out", str(tmp_path / "run"), "--config", str(folder / "bad.yaml"), "--quiet"]
+            )
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    err = capfd.readouterr().err
+    assert code == 2, err
+    assert err.startswith("pathgan run: error: ") and named.replace("{IN}", str(folder)) in err
+    assert not (tmp_path / "run" / "smd").exists()
