@@ -208,3 +208,50 @@ def test_bad_system_sources_are_refused_naming_the_setting(tmp_path, yaml_text, 
     message = message.replace("{CONF}", re.escape(str(conf))).replace("{ROOT}", re.escape(str(tmp_path)))
     with pytest.raises(PathganInputError, match=message):
         resolve_config("quick", conf / "run.yaml")
+
+
+def test_an_end_state_without_a_coordinate_makes_targeted_md(tmp_path, monkeypatch):
+    """``system.end_state`` and no ``smd.coordinate``: an RMSD pull to it, from the start (c0: null) to 0."""
+    from pathgan.run_config import TARGETED_K_KCAL_MOL_A2
+
+    _files(tmp_path / "conf", "start.pdb", "end.pdb")
+    (tmp_path / "conf" / "run.yaml").write_text("system: {pdb: start.pdb, end_state: end.pdb}\n")
+    monkeypatch.chdir(tmp_path)
+    config = resolve_config("quick", "conf/run.yaml")
+    end = str((tmp_path / "conf" / "end.pdb").resolve())
+    assert config.system.end_state == end
+    assert config.smd.coordinate == {"kind": "rmsd", "target": end}
+    assert (config.smd.c0_angstrom, config.smd.c1_angstrom) == (None, 0.0)
+    assert config.smd.k_kcal_mol_a2 == TARGETED_K_KCAL_MOL_A2
+    with pytest.raises(PathganInputError, match="c0_angstrom: null needs the system"):
+        config.smd.protocol()
+    # what the user sets is kept
+    kept = resolve_config("quick", "conf/run.yaml", {"smd": {"k_kcal_mol_a2": 5.0, "c0_angstrom": 3.0}})
+    assert (kept.smd.k_kcal_mol_a2, kept.smd.c0_angstrom, kept.smd.c1_angstrom) == (5.0, 3.0, 0.0)
+    torsion = {"kind": "torsion", "torsion": "phi:ALA2"}
+    own = resolve_config("quick", "conf/run.yaml", {"smd": {"coordinate": torsion, "c0_angstrom": -60.0}})
+    assert own.smd.coordinate == torsion and own.smd.k_kcal_mol_a2 == 1.0
+    # a preset's own pulling idea stays too
+    assert resolve_config("alanine-dipeptide-quick", "conf/run.yaml").smd.coordinate == torsion
+    # without an end state nothing changes
+    assert resolve_config("quick").smd.coordinate is None
+
+
+def test_the_alanine_dipeptide_preset():
+    config = resolve_config("alanine-dipeptide-quick")
+    assert (
+        config.system.sequence == "A"
+        and config.system.caps
+        and config.system.forcefield == ["amber99sbildn.xml"]
+    )
+    assert config.smd.coordinate == {"kind": "torsion", "torsion": "phi:ALA2"}
+    assert (config.smd.c0_angstrom, config.smd.c1_angstrom) == (-80.0, 70.0)  # through phi = 0
+    assert config.landscape.enabled and config.landscape.torsions == ["phi:ALA2", "psi:ALA2"]
+    assert config.landscape.end_basin == [[30.0, 100.0], [-110.0, -20.0]]  # the issue's C7ax box
+    assert not resolve_config("quick").landscape.enabled
+    ff14sb = resolve_config(
+        "alanine-dipeptide-quick", overrides={"system": {"forcefield": ["amber14-all.xml"]}}
+    )
+    assert ff14sb.system.forcefield == ["amber14-all.xml"] and ff14sb.system.sequence == "A"
+    with pytest.raises(PathganInputError, match="config.landscape: give both start_basin and end_basin"):
+        resolve_config("alanine-dipeptide-quick", overrides={"landscape": {"start_basin": None}})
