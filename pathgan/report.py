@@ -184,7 +184,7 @@ def write_report(run_dir: Path, config: dict, stages: dict) -> dict[str, Any]:
     }
     rows = "".join(
         f"<tr><td>{html.escape(label)}</td><td>{_fmt(gen, key, fmt)}</td><td>{_fmt(ref, key, fmt)}</td></tr>"
-        for key, label, fmt in HEADLINE
+        for key, label, fmt in _headline(gen, metrics["pulls"]["coordinate"])
     )
     columns = ["generated", *metrics["baselines"]]
     blocks = {"generated": metrics["generated"], **metrics["baselines"]}
@@ -349,6 +349,19 @@ potential energies are not free energies and not the energies of 300 K paths.</p
 <table><tr><th>quantity</th><th>value</th></tr>{rows}</table>
 {where}
 """
+
+
+def _headline(result: dict[str, Any], coordinate: dict[str, str]) -> list[tuple[str, str, str]]:
+    """The headline rows, the end-to-end row replaced by the pulled coordinate's own deviation when it has one."""
+    unit = coordinate.get("unit", "A")
+    key = f"max_coordinate_deviation_{'deg' if unit == 'deg' else 'angstrom'}"
+    if key not in result.get("summary", {}):
+        return HEADLINE
+    label = f"max deviation of the pulled {coordinate.get('label', 'coordinate')} from the reference mean ({unit})"
+    return [
+        (key, label, "{:.2f}") if k == "max_end_to_end_deviation_angstrom" else (k, lab, f)
+        for k, lab, f in HEADLINE
+    ]
 
 
 def _without_bins(block: dict[str, Any]) -> dict[str, Any]:

@@ -291,6 +291,7 @@ SOURCE_FILES = {
         ["p.psf", "top.rtf", "par.prm", "p.crd"],
     ),
     "folder": ("system: {folder: in}", ["metadata.json", "system.xml", "structure.pdb"]),
+    "end_state": ("system: {pdb: in/p.pdb, end_state: in/end.pdb}", ["p.pdb", "end.pdb"]),
 }
 
 

@@ -55,3 +55,18 @@ def test_report_renders_with_every_image(tiny_run, tmp_path):
         timeout=120,
     )
     assert shot.stat().st_size > 50_000
+
+
+def test_the_headline_shows_the_pulled_coordinates_own_deviation():
+    from pathgan.report import HEADLINE, _headline
+
+    torsion = {"label": "torsion phi:ALA2", "unit": "deg"}
+    result = {"summary": {"max_coordinate_deviation_deg": 12.5, "max_end_to_end_deviation_angstrom": 0.3}}
+    rows = _headline(result, torsion)
+    keys = [k for k, _, _ in rows]
+    assert "max_coordinate_deviation_deg" in keys and "max_end_to_end_deviation_angstrom" not in keys
+    label = dict((k, lab) for k, lab, _ in rows)["max_coordinate_deviation_deg"]
+    assert label == "max deviation of the pulled torsion phi:ALA2 from the reference mean (deg)"
+    assert len(rows) == len(HEADLINE)
+    # an older comparison without the coordinate's deviation keeps the end-to-end row
+    assert _headline({"summary": {"max_end_to_end_deviation_angstrom": 0.3}}, torsion) == HEADLINE
