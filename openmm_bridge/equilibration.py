@@ -119,11 +119,9 @@ class EquilibrationRecorder:
         frame_interval: int,
         dt_ps: float,
     ) -> None:
-        self.coordinate, self.sample_interval, self.frame_interval = (
-            coordinate,
-            sample_interval,
-            frame_interval,
-        )
+        self.coordinate = coordinate
+        self.sample_interval, self.frame_interval = int(sample_interval), int(frame_interval)
+        # per frame, (n_atoms, 3) float64; per sample, the coordinate and the energy (kcal/mol)
         self.positions_nm: list[np.ndarray] = []
         self.velocities_nm_ps: list[np.ndarray] = []
         self.values: list[float] = []
