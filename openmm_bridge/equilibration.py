@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import importlib.metadata
 import io
 import json
 import logging
@@ -343,6 +344,7 @@ def run_equilibration(
             "states": f"{EQUILIBRATION}/{STATES}",
         },
         "versions": versions(),
+        "pymbar": importlib.metadata.version("pymbar"),  # its estimate of tau; not in versions()
     }
     rec["spacing_ps"] = rec["spacing_frames"] * frame_ps
     return rec

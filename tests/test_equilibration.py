@@ -135,6 +135,7 @@ def test_equilibration_files_and_record(equilibrated, deca):
     assert record["tau_ps"] > 0 and record["spacing_ps"] >= record["tau_ps"]
     assert record["spacing_ps"] == pytest.approx(record["spacing_frames"] * 0.1)
     assert record["coordinate"] == "CA(1)-CA(N) distance" and record["coordinate_unit"] == "A"
+    assert record["pymbar"].startswith("4.")
     # held at c0 = 14 A by a 5 kcal/mol/A^2 spring: the mean within a few kT/k of it
     assert abs(record["mean_coordinate"] - 14.0) < 1.0 and 0.05 < record["sd_coordinate"] < 1.0
     json.loads((folder / RECORD).read_text())  # a whole record
