@@ -186,8 +186,8 @@ def landscape_section(run_dir: Path, out_png: Path) -> dict[str, Any] | None:
     summary = landscape_summary(landscape, boxes[0], boxes[1], candidates, pulls, string, energies)
     # what ML path generators report: the highest potential energy along each path, absolute, kJ/mol
     evaluator = OpenMMEvaluator(system.system)
-    pull_max = [kcal_to_kj(float(evaluator.energies(xyz).max())) for xyz in pull_frames]
-    cand_max = [kcal_to_kj(float(evaluator.energies(xyz).max())) for xyz in cand_xyz]
+    pull_max = [kcal_to_kj(float(evaluator.energies(xyz)["total"].max())) for xyz in pull_frames]
+    cand_max = [kcal_to_kj(float(evaluator.energies(xyz)["total"].max())) for xyz in cand_xyz]
     summary["pulls_max_energy_kj_mol"] = [float(np.mean(pull_max)), float(np.std(pull_max))]
     summary["candidates_max_energy_kj_mol"] = [float(np.mean(cand_max)), float(np.std(cand_max))]
     return summary

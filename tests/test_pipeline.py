@@ -148,7 +148,7 @@ def test_killed_during_training_resumes(tmp_path):
     stages = json.loads((out / "stages.json").read_text())
     assert "train" not in stages and "smd" in stages
     pipe = run_pipeline(out, "quick", config_file=cfg, progress=False)
-    assert pipe.skipped == ["system", "smd", "pmf"] and pipe.ran[0] == "train"
+    assert pipe.skipped == ["system", "landscape", "smd", "pmf"] and pipe.ran[0] == "train"
     history = (out / "train" / "losses.csv").read_text().splitlines()[1:]
     assert [int(r.split(",")[0]) for r in history] == list(range(1, 14))  # every epoch once
     assert (out / "report.html").exists()
@@ -460,7 +460,8 @@ def test_a_run_from_charmm_files_pulling_a_distance_between_selections(tmp_path)
     protocol = json.loads((out / "smd" / "smd.json").read_text())["protocol"]
     assert protocol["coordinate"] == coordinate and 5.0 < protocol["c0_angstrom"] < 16.0
     table = read_pull_csv(out / "smd" / "replica_000" / "pull.csv")
-    assert table["centre"][0] == pytest.approx(protocol["c0_angstrom"]) and table["centre"][-1] == 16.0
+    centre = table["centre_angstrom"]  # a distance pull's columns keep their units in their names
+    assert centre[0] == pytest.approx(protocol["c0_angstrom"]) and centre[-1] == pytest.approx(16.0)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["pulls"]["coordinate"]["label"] == "distance(resid 0 and backbone | resid 4 and name CA)"
 
