@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/estimators.py [--speeds 0.25 0.5 1 2 4 8] [--replicas 200] [--sets 5]
+    python benchmarks/estimators.py [--speeds 0.5 1 1.25 2 4 8] [--replicas 200] [--sets 5]
         [--png docs/figures/estimators_speed.png] [--out runs/estimators.json]
 
 A particle dragged across a 1-D double well through OpenMM (:mod:`openmm_bridge.double_well`,
@@ -117,11 +117,14 @@ def plot(rows: list[dict], path: Path) -> None:
             alpha=0.7,
             label=f"{LABELS[name]}: bootstrap error",
         )
-        bx.plot(
-            speed, [x["mean_deviation_kcal_mol"] for x in s], marker="o", color=colour, label=LABELS[name]
-        )
+        if name != "hummer_szabo":  # its offset is fitted: no signed bias to show
+            bx.plot(
+                speed, [x["mean_deviation_kcal_mol"] for x in s], marker="o", color=colour, label=LABELS[name]
+            )
     for axis in (ax, bx):
         axis.set_xscale("log")
+        axis.set_xticks(speed, [f"{v:.3g}" for v in speed])
+        axis.minorticks_off()
         axis.set_xlabel("pulling speed (A/ps)")
     ax.set_yscale("log")
     ax.set_ylabel("kcal/mol (20-point grid)")
@@ -131,8 +134,8 @@ def plot(rows: list[dict], path: Path) -> None:
     twin.plot(speed, [r["summary"]["dissipated_work_kt"] for r in rows], color="grey", ls=":", marker="s")
     twin.set_ylabel("mean dissipated work (kT), grey", color="grey")
     bx.axhline(0.0, color="k", lw=0.5)
-    bx.set_ylabel("mean signed deviation (kcal/mol)")
-    bx.set_title("bias")
+    bx.set_ylabel("mean signed deviation from exact F (kcal/mol)")
+    bx.set_title("bias along the trap centre")
     bx.legend(fontsize=7)
     fig.tight_layout()
     with atomic_file(path) as tmp:
@@ -148,7 +151,8 @@ def table(rows: list[dict], n_replicas: int, n_sets: int) -> str:
         + " |"
     )
     lines = [
-        f"{n_sets} sets of {n_replicas} pulls per speed; kcal/mol; RMS over the 20-point grid, mean over sets",
+        f"{n_sets} sets of {n_replicas} pulls per speed; kcal/mol; RMS over the 20-point grid, mean over sets "
+        "(Hummer-Szabo: offset fitted, so no signed bias)",
         "",
         head,
         "|" + "---|" * (2 + len(ESTIMATORS)),
@@ -157,7 +161,8 @@ def table(rows: list[dict], n_replicas: int, n_sets: int) -> str:
         s = r["summary"]
         cells = [
             f"{s[n]['rms_kcal_mol']:.3f} ± {s[n]['rms_sem_kcal_mol']:.3f} / {s[n]['mean_error_kcal_mol']:.3f} / "
-            f"{s[n]['fraction_within_2_sigma']:.2f} / {s[n]['mean_deviation_kcal_mol']:+.3f}"
+            f"{s[n]['fraction_within_2_sigma']:.2f} / "
+            + ("-" if n == "hummer_szabo" else f"{s[n]['mean_deviation_kcal_mol']:+.3f}")
             for n in ESTIMATORS
         ]
         lines.append(
@@ -172,7 +177,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--speeds", type=float, nargs="+", default=[0.25, 0.5, 1.0, 2.0, 4.0, 8.0])
+    parser.add_argument("--speeds", type=float, nargs="+", default=[0.5, 1.0, 1.25, 2.0, 4.0, 8.0])
     parser.add_argument("--replicas", type=int, default=200)
     parser.add_argument("--sets", type=int, default=5)
     parser.add_argument("--bootstrap", type=int, default=200)

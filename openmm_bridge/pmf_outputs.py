@@ -1,4 +1,4 @@
-"""The free-energy files of a pull folder: reading the pull tables, writing PMF tables, plots and JSON.
+"""The free-energy files: a pull folder's tables, PMF tables, plots and JSON, and an umbrella run's folder.
 
 What ``pathgan pmf`` reads and writes; the estimators themselves are in :mod:`.jarzynski`.
 """
@@ -168,3 +168,109 @@ def compare_work(
         )
     plot_work_comparison(curves, plot)
     return rows
+
+
+def write_umbrella_folder(
+    out: str | os.PathLike,
+    protocol: dict[str, Any],
+    windows: list[dict[str, Any]],
+    pmf: dict[str, Any],
+    pull_dir: str | None = None,
+) -> dict[str, Any]:
+    """The files of an umbrella run along a distance; returns what ``umbrella.json`` holds.
+
+    ``pmf``: :func:`~openmm_bridge.mbar.umbrella_pmf`'s result; ``windows``: the windows'
+    results (``centre_angstrom``, ``distance_angstrom`` samples, ...). Writes, atomically:
+    ``pmf.csv`` (distance_angstrom, pmf_kcal_mol, pmf_err_kcal_mol), ``windows.json`` (per
+    window: centre, start, mean and s.d. of the distance, samples, statistical inefficiency),
+    ``overlap.csv`` (the overlap matrix, rows and columns in centre order), ``overlap.png``,
+    ``pmf.png`` (window histograms, the PMF with error bars, the halves) and ``umbrella.json``.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_file(out / "pmf.csv") as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["distance_angstrom", "pmf_kcal_mol", "pmf_err_kcal_mol"])
+        for row in zip(pmf["x"], pmf["pmf_kcal_mol"], pmf["pmf_err_kcal_mol"], strict=True):
+            writer.writerow([f"{v:.4f}" for v in row])
+    summary = [
+        {
+            "centre_angstrom": w["centre_angstrom"],
+            "start": w.get("start"),
+            "seed": w.get("seed"),
+            "wall_s": round(float(w.get("wall_s", 0.0)), 2),
+            "mean_angstrom": round(float(np.mean(w["distance_angstrom"])), 4),
+            "sd_angstrom": round(float(np.std(w["distance_angstrom"])), 4),
+            "samples": n_raw,
+            "statistical_inefficiency": g,
+            "uncorrelated_samples": n,
+        }
+        for w, n_raw, g, n in zip(
+            windows,
+            pmf["raw_samples_per_window"],
+            pmf["statistical_inefficiency"],
+            pmf["samples_per_window"],
+            strict=True,
+        )
+    ]
+    with atomic_file(out / "windows.json") as tmp:
+        tmp.write_text(
+            json.dumps({"windows": summary, "samples": [w["distance_angstrom"] for w in windows]}) + "\n"
+        )
+    ov = pmf["overlap"]
+    with atomic_file(out / "overlap.csv") as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["centre_angstrom"] + [f"{c:.3f}" for c in ov["centres"]])
+        for c, row in zip(ov["centres"], ov["matrix"], strict=True):
+            writer.writerow([f"{c:.3f}"] + [f"{v:.8f}" for v in row])
+    plot_overlap(ov, out / "overlap.png", "A")
+    plot_umbrella_pmf(windows, pmf, out / "pmf.png")
+    meta = {
+        "method": "umbrella sampling + MBAR (pymbar FES, histogram), samples decorrelated by pymbar.timeseries",
+        "protocol": protocol,
+        "pull_folder": pull_dir,
+        "pmf": {k: pmf[k] for k in ("x", "pmf_kcal_mol", "pmf_err_kcal_mol", "bin_edges", "n_bootstrap")},
+        "windows": summary,
+        "overlap": {k: v for k, v in ov.items() if k != "matrix"},
+        "convergence": pmf["convergence"],
+        "warnings": pmf["warnings"],
+        "versions": versions(),
+    }
+    with atomic_file(out / "umbrella.json") as tmp:
+        tmp.write_text(json.dumps(meta, indent=1) + "\n")
+    return meta
+
+
+def plot_overlap(overlap: dict[str, Any], path: str | os.PathLike, unit: str = "") -> None:
+    """The overlap matrix as an image and its neighbours' elements against the threshold."""
+    from .plots import plt, save_figure
+
+    c = np.asarray(overlap["centres"])
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.2))
+    im = a.imshow(np.asarray(overlap["matrix"]), origin="lower", cmap="viridis")
+    fig.colorbar(im, ax=a, label="overlap")
+    a.set(xlabel="window", ylabel="window", title="MBAR overlap matrix")
+    b.semilogy(0.5 * (c[1:] + c[:-1]), np.maximum(overlap["neighbours"], 1e-6), marker="o")
+    b.axhline(overlap["threshold"], color="C3", ls="--", label=f"threshold {overlap['threshold']}")
+    b.set(xlabel=f"between centres ({unit})" if unit else "between centres", ylabel="O[i, i+1]")
+    b.set_title("neighbours' overlap")
+    b.legend(frameon=False)
+    save_figure(fig, path)
+
+
+def plot_umbrella_pmf(windows: list[dict[str, Any]], pmf: dict[str, Any], path: str | os.PathLike) -> None:
+    """Histograms of the windows' distances, and the PMF with its error bars and both halves."""
+    from .plots import plt, save_figure
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.2))
+    for w in windows:
+        a.hist(w["distance_angstrom"], bins=30, alpha=0.5)
+    a.set(xlabel="distance (A)", ylabel="samples", title=f"{len(windows)} umbrella windows")
+    b.errorbar(pmf["x"], pmf["pmf_kcal_mol"], yerr=pmf["pmf_err_kcal_mol"], marker=".", label="all samples")
+    conv = pmf["convergence"]
+    if conv["x"]:
+        b.plot(conv["x"], conv["first_kcal_mol"], ls=":", label="first halves")
+        b.plot(conv["x"], conv["second_kcal_mol"], ls="--", label="second halves")
+    b.set(xlabel="distance (A)", ylabel="PMF (kcal/mol)", title="MBAR (pymbar FES), bootstrap s.d.")
+    b.legend(frameon=False)
+    save_figure(fig, path)

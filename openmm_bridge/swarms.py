@@ -23,9 +23,9 @@ standard error of each <theta>, its samples decorrelated by their statistical in
 (pymbar.timeseries; an overestimate when the variables oscillate about a stiff restraint, as
 pymbar's g counts only the first positive lobe of the autocorrelation). Averaged over W
 iterations, the profile's error is the standard error of the iterations' mean (batch means).
-The profile is that of the restrained free energy F_K (the free energy convolved with the
-restraint's Gaussian, width sqrt(kT/K)) at the images, integrated by the trapezoid rule: both
-bias it, by amounts that shrink with stiffer K and more images.
+The profile is that of the restrained free energy F_K = -kT ln(exp(-F/kT) convolved with the
+restraint's Gaussian of width sqrt(kT/K)), integrated by the trapezoid rule between images:
+both bias it, by amounts that shrink with stiffer K and more images.
 
 Convergence (a swarm's drift is noisy, so single iterations are never compared):
 ``convergence_window`` = W iterations are averaged, and the run stops when, between the last

@@ -1,15 +1,15 @@
 """Umbrella sampling along a path collective variable, and the PMF along s with MBAR (pymbar's FES).
 
-One window per target ``s0`` (evenly spaced in [0, 1]) runs as a Dask task: the MD System
-plus the path-CV bias (:mod:`.pathcv_md`), started from the path frame nearest ``s0``,
-equilibrated, then sampled every ``sample_interval_steps``. pymbar's ``FES`` turns all
-windows into the PMF along s, with bootstrap error bars. Units: kcal/mol; z in A^2.
+One window per target ``s0`` runs as a Dask task: the MD System plus the path-CV bias
+(:mod:`.pathcv_md`), started from the path frame nearest ``s0``, equilibrated, then sampled
+every ``sample_interval_steps``. Targets are evenly spaced in [0, 1], or placed from the
+spread of s measured in a short pilot. :mod:`.mbar` decorrelates each window's samples,
+turns them into the PMF along s with pymbar's ``FES`` and bootstrap error bars, and reports
+the overlap matrix and the first-half/second-half convergence. Units: kcal/mol; z in A^2.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import logging
 import os
@@ -23,13 +23,16 @@ import openmm.unit as u
 from .context import langevin, make_context
 from .errors import PathganInputError
 from .fileio import atomic_file
-from .pathcv import PathCV, path_cv_values
+from .mbar import place_centres, umbrella_pmf
+from .pathcv import PathCV, equally_spaced_frames, path_cv_values
 from .pathcv_md import PathCVProtocol, biased_system, relaxed_start
+from .provenance import versions
 from .system import MolecularSystem
-from .units import kt_kcal_mol
 
-#: A bin of the PMF needs this many samples (pymbar's bootstrap cannot lose a bin).
-MIN_BIN_SAMPLES = 20
+log = logging.getLogger(__name__)
+
+#: Neighbouring windows further apart than this many standard deviations of s are reported.
+MAX_SPACING_SIGMA = 1.5
 
 
 def umbrella_window(
@@ -61,21 +64,6 @@ def umbrella_window(
     return {"s0": s0, "s": s_samples, "z_a2": z_samples}
 
 
-def _bin_edges(s: np.ndarray, bins: int, min_count: int = MIN_BIN_SAMPLES) -> np.ndarray:
-    """Equal bins over the samples' range, sparse bins merged into their neighbours."""
-    edges = list(np.linspace(s.min(), s.max() + 1e-9, bins + 1))
-    while len(edges) > 2:
-        counts = np.histogram(s, edges)[0]
-        k = int(np.argmin(counts))
-        if counts[k] >= min_count:
-            break
-        # merge bin k with its smaller neighbour (drop the edge between them)
-        left = counts[k - 1] if k > 0 else np.inf
-        right = counts[k + 1] if k < len(counts) - 1 else np.inf
-        del edges[k if left <= right else k + 1]
-    return np.asarray(edges)
-
-
 def mbar_pmf(
     windows: list[dict],
     k_s_kcal_mol: float,
@@ -83,50 +71,61 @@ def mbar_pmf(
     bins: int = 25,
     n_bootstrap: int = 20,
     seed: int = 0,
+    decorrelated: bool = True,
 ) -> dict[str, Any]:
-    """PMF along s (kcal/mol, zero at its minimum) from umbrella samples, with pymbar's FES.
+    """PMF along s (kcal/mol, zero at its minimum) from umbrella samples: :func:`~openmm_bridge.mbar.umbrella_pmf`.
 
-    Histogram bins over the sampled range (sparse ones merged, so every bin keeps samples in
-    every bootstrap); error bars: pymbar's bootstrap (``n_bootstrap`` resamples, MBAR solved
-    again each time), standard deviations.
+    ``windows``: each with ``s0`` and its time series ``s``. Each window's samples are
+    decorrelated (every g-th kept, ``decorrelated``); histogram bins over the sampled range
+    (sparse ones merged); error bars: bootstrap (``n_bootstrap`` resamples, MBAR solved again
+    each time), standard deviations. Besides ``s``, ``pmf_kcal_mol``, ``pmf_err_kcal_mol``,
+    ``samples_per_window`` (used) and ``bin_edges``: the statistical inefficiencies, the
+    overlap matrix, the halves' convergence check and the warnings.
     """
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        from pymbar import FES
-    logging.getLogger("pymbar").setLevel(logging.ERROR)
-
-    kt = kt_kcal_mol(temperature_k)
-    s0 = np.array([w["s0"] for w in windows])
-    samples = [np.asarray(w["s"], dtype=np.float64) for w in windows]
-    if any(len(x) == 0 for x in samples):
+    if any(len(w["s"]) == 0 for w in windows):
         raise PathganInputError("umbrella: a window has no samples")
-    s_n = np.concatenate(samples)
-    n_k = np.array([len(x) for x in samples])
-    u_kn = 0.5 * k_s_kcal_mol * (s_n[None, :] - s0[:, None]) ** 2 / kt
-    edges = _bin_edges(s_n, bins)
-    centres = 0.5 * (edges[1:] + edges[:-1])
-    fes = FES(u_kn, n_k, verbose=False)
-    fes.generate_fes(
-        np.zeros_like(s_n),  # the unbiased state
-        s_n,
-        fes_type="histogram",
-        histogram_parameters={"bin_edges": edges},
-        n_bootstraps=n_bootstrap,
+    result = umbrella_pmf(
+        [w["s0"] for w in windows],
+        [w["s"] for w in windows],
+        k_s_kcal_mol,
+        temperature_k,
+        bins=bins,
+        n_bootstrap=n_bootstrap,
         seed=seed,
+        decorrelated=decorrelated,
+        label="umbrella along s",
     )
-    result = fes.get_fes(
-        centres, reference_point="from-lowest", uncertainty_method="bootstrap" if n_bootstrap else None
-    )
-    # pymbar's histogram free energies are per bin: divide by the bin width for a density
-    f = result["f_i"] + np.log(np.diff(edges))
-    f = (f - f.min()) * kt
-    err = result["df_i"] * kt if n_bootstrap else np.zeros_like(f)
-    return {
-        "s": centres.tolist(),
-        "pmf_kcal_mol": [float(v) for v in f],
-        "pmf_err_kcal_mol": [float(v) for v in err],
-        "samples_per_window": n_k.tolist(),
-        "bin_edges": edges.tolist(),
-    }
+    result["s"] = result.pop("x")
+    return result
+
+
+def _tasks(
+    xml: str, frames: np.ndarray, atoms: list[int], lam: float, targets: np.ndarray, protocol: dict, seed: int
+) -> list[dict[str, Any]]:
+    """One task per target s0, started from the path frame nearest it."""
+    m = len(frames)
+    return [
+        {
+            "system_xml": xml,
+            "frames_angstrom": frames.tolist(),
+            "atoms": list(atoms),
+            "lam_per_a2": lam,
+            "s0": float(s0),
+            "start_angstrom": frames[int(round(s0 * (m - 1)))].tolist(),
+            "protocol": protocol,
+            "seed": seed * 1000 + k + 1,
+        }
+        for k, s0 in enumerate(targets)
+    ]
+
+
+def spacing_in_sigma(windows: list[dict]) -> list[float]:
+    """Distance between neighbouring targets s0 in units of the windows' measured spread of s (their mean s.d.)."""
+    s0 = np.array([w["s0"] for w in windows])
+    sd = np.array([np.std(w["s"]) for w in windows])
+    order = np.argsort(s0)
+    s0, sd = s0[order], sd[order]
+    return (np.diff(s0) / np.maximum(0.5 * (sd[1:] + sd[:-1]), 1e-12)).tolist()
 
 
 def umbrella_along_path(
@@ -139,43 +138,94 @@ def umbrella_along_path(
     scheduler: str | None = None,
     n_workers: int | None = None,
     progress: bool = True,
+    pilot_ps: float = 0.0,
+    spacing_sigma: float = 1.0,
+    max_windows: int = 60,
+    bins: int = 25,
+    n_bootstrap: int = 20,
+    respace: bool = True,
 ) -> dict[str, Any]:
-    """Umbrella windows at evenly spaced s0 through Dask, then MBAR; writes ``umbrella.json`` and ``pmf_s.png``."""
-    from .execution import run_tasks
+    """Umbrella windows along s through Dask, then MBAR; writes ``umbrella.json`` and ``pmf_s.png``.
+
+    Window placement: ``pilot_ps`` 0 (default): ``protocol.windows`` targets evenly spaced in
+    [0, 1]. ``pilot_ps`` > 0: first a pilot of ``protocol.windows`` evenly spaced windows of
+    ``pilot_ps`` each, whose measured spread of s (s.d. sigma_s) places the production windows
+    at most ``spacing_sigma`` sigma_s apart (:func:`~openmm_bridge.mbar.place_centres`, at most
+    ``max_windows``). Either way the JSON records the spacing in units of the measured spread
+    (``placement``), and :func:`mbar_pmf` adds decorrelation, bootstrap errors (``n_bootstrap``),
+    the overlap matrix and the halves' convergence check; a warning is logged and recorded
+    (``pmf.warnings``) where neighbours do not overlap or sit more than 1.5 sigma_s apart.
+
+    ``respace`` (default): the frames are first placed at equal spacing in the path CV's own
+    metric (:func:`~openmm_bridge.pathcv.equally_spaced_frames`), which lambda assumes, and
+    ``protocol.cv_frames`` of them (default: as many as given).
+    """
+    from .execution import dask_client, run_tasks
 
     protocol.validate("umbrella")
+    if pilot_ps < 0 or spacing_sigma <= 0 or max_windows < 2:
+        raise PathganInputError(
+            f"umbrella: pilot_ps must be >= 0, spacing_sigma > 0 and max_windows >= 2; got {pilot_ps}, "
+            f"{spacing_sigma}, {max_windows}"
+        )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     frames = np.asarray(frames_angstrom, dtype=np.float64)
+    if respace:
+        frames = equally_spaced_frames(frames, atoms, protocol.cv_frames)
     cv = PathCV(frames, atoms, lam_per_a2)
     xml = mm.XmlSerializer.serialize(system.md_system(protocol.constraints))
-    m = len(frames)
     targets = np.linspace(0.0, 1.0, protocol.windows)
-    tasks = [
-        {
-            "system_xml": xml,
-            "frames_angstrom": frames.tolist(),
-            "atoms": list(atoms),
-            "lam_per_a2": cv.lam,
-            "s0": float(s0),
-            "start_angstrom": frames[int(round(s0 * (m - 1)))].tolist(),
-            "protocol": protocol.to_dict(),
-            "seed": protocol.seed * 1000 + k + 1,
-        }
-        for k, s0 in enumerate(targets)
+    placement: dict[str, Any] = {"method": "even", "windows": protocol.windows}
+    with dask_client(scheduler, n_workers) as client:
+
+        def run(targets: np.ndarray, proto: dict, what: str, seed: int) -> list[dict]:
+            tasks = _tasks(xml, frames, atoms, cv.lam, targets, proto, seed)
+            names = [f"{what}-{k:02d}" for k in range(len(tasks))]
+            return run_tasks(
+                umbrella_window, tasks, names, desc=f"{what} windows", progress=progress, client=client
+            )
+
+        if pilot_ps > 0:
+            pilot = run(
+                targets, protocol.replace(window_ps=pilot_ps).to_dict(), "pilot", protocol.seed + 7919
+            )
+            sigma = [float(np.std(w["s"])) for w in pilot]
+            targets = place_centres(targets, sigma, 0.0, 1.0, spacing_sigma, max_windows)
+            placement = {
+                "method": "pilot",
+                "pilot_ps": pilot_ps,
+                "pilot_s0": [w["s0"] for w in pilot],
+                "pilot_sigma_s": sigma,
+                "spacing_sigma": spacing_sigma,
+                "windows": len(targets),
+            }
+        windows = run(targets, protocol.to_dict(), "umbrella", protocol.seed)
+    pmf = mbar_pmf(windows, protocol.k_s_kcal_mol, protocol.temperature_k, bins, n_bootstrap, protocol.seed)
+    placement["spacing_in_measured_sigma"] = [round(v, 3) for v in spacing_in_sigma(windows)]
+    wide = [
+        (windows[i]["s0"], windows[i + 1]["s0"], v)
+        for i, v in enumerate(placement["spacing_in_measured_sigma"])
+        if v > MAX_SPACING_SIGMA
     ]
-    names = [f"umbrella-{k:02d}" for k in range(len(tasks))]
-    windows = run_tasks(
-        umbrella_window,
-        tasks,
-        names,
-        scheduler=scheduler,
-        n_workers=n_workers,
-        desc="umbrella windows",
-        progress=progress,
-    )
-    pmf = mbar_pmf(windows, protocol.k_s_kcal_mol, protocol.temperature_k)
-    result = {"protocol": protocol.to_dict(), "lambda_per_a2": cv.lam, "windows": windows, "pmf": pmf}
+    for a, b, v in wide:
+        message = (
+            f"umbrella along s: windows at s0 = {a:.3f} and {b:.3f} are {v:.1f} sigma_s apart (> "
+            f"{MAX_SPACING_SIGMA}); more windows (or a pilot: pilot_ps) would overlap better"
+        )
+        log.warning(message)
+        pmf["warnings"].append(message)
+    for w, g, n in zip(windows, pmf["statistical_inefficiency"], pmf["samples_per_window"], strict=True):
+        w.update(statistical_inefficiency=g, uncorrelated_samples=n, sd_s=float(np.std(w["s"])))
+    result = {
+        "protocol": protocol.to_dict(),
+        "lambda_per_a2": cv.lam,
+        "frames_respaced": respace,
+        "placement": placement,
+        "windows": windows,
+        "pmf": pmf,
+        "versions": versions(),
+    }
     with atomic_file(out / "umbrella.json") as tmp:
         tmp.write_text(json.dumps(result) + "\n")
     plot_pmf_s(pmf, windows, out / "pmf_s.png")

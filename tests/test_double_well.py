@@ -19,9 +19,9 @@ from openmm_bridge.errors import PathganInputError
 from openmm_bridge.jarzynski import hummer_szabo_bootstrap, jarzynski_pmf
 
 #: The slowest speed: dissipation present (>= 1 kT asserted) yet the estimators converge.
-SLOW = DoubleWellPull(speed_angstrom_per_ps=1.0, n_replicas=200, seed=1)
-#: Eight times faster: the exponential average's bias must show.
-FAST = SLOW.replace(speed_angstrom_per_ps=8.0, n_replicas=100, seed=2)
+SLOW = DoubleWellPull(speed_angstrom_per_ps=1.25, n_replicas=200, seed=1)
+#: Over six times faster: the exponential average's bias must show.
+FAST = SLOW.replace(speed_angstrom_per_ps=8.0, seed=2)
 #: Grid points along the centre (Jarzynski) and bins along x (Hummer-Szabo).
 N_GRID = 20
 
@@ -120,12 +120,13 @@ def test_estimators_recover_the_exact_answers_with_dissipation(slow):
 
 
 def test_exponential_bias_grows_with_speed(slow):
-    """Eight times faster: more dissipation, and the exponential average overshoots F (its bias is positive)."""
+    """Over six times faster: far more dissipation, and the exponential average overshoots F (its bias is positive)
+    by much more than its whole error at the slowest speed."""
     slow_kt, slow_match = slow
     fast_kt, fast_match = _estimates(FAST)
     assert fast_kt > 4.0 * slow_kt
     fast, calm = fast_match["exponential"], slow_match["exponential"]
-    assert fast["mean_deviation_kcal_mol"] > 2.0 * fast["mean_error_kcal_mol"]
+    assert fast["mean_deviation_kcal_mol"] > 3.0 * calm["rms_kcal_mol"]
     assert fast["rms_kcal_mol"] > 3.0 * calm["rms_kcal_mol"]
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from openmm_bridge.mbar import place_centres
 from openmm_bridge.pathcv import default_atoms
 from openmm_bridge.pathcv_md import PathCVProtocol
-from openmm_bridge.umbrella import _bin_edges, mbar_pmf, umbrella_along_path
+from openmm_bridge.umbrella import mbar_pmf, spacing_in_sigma, umbrella_along_path
 from openmm_bridge.units import kt_kcal_mol
 
 KT = kt_kcal_mol(300.0)
@@ -21,11 +22,44 @@ def test_umbrella_windows_through_dask(deca, small_pull, tmp_path):
         deca, frames, default_atoms(deca.topology), p, tmp_path, n_workers=2, progress=False
     )
     assert [w["s0"] for w in result["windows"]] == [0.0, 0.5, 1.0]
-    assert result["pmf"]["samples_per_window"] == [10, 10, 10]
+    pmf = result["pmf"]
+    assert pmf["raw_samples_per_window"] == [10, 10, 10]
+    assert all(1 <= n <= 10 for n in pmf["samples_per_window"])  # decorrelated: every g-th sample
+    assert all(g >= 1.0 for g in pmf["statistical_inefficiency"])
     # each window samples s around its own target
     means = [np.mean(w["s"]) for w in result["windows"]]
     assert means[0] < means[1] < means[2]
+    assert (
+        result["placement"]["method"] == "even" and len(result["placement"]["spacing_in_measured_sigma"]) == 2
+    )
+    assert len(pmf["overlap"]["matrix"]) == 3 and "max_abs_diff_kcal_mol" in pmf["convergence"]
+    assert "openmm" in result["versions"]
     assert (tmp_path / "umbrella.json").stat().st_size > 0 and (tmp_path / "pmf_s.png").stat().st_size > 1000
+
+
+def test_pilot_places_windows_from_the_spread_of_s(deca, small_pull, tmp_path):
+    from pathgan.data import ReferenceSet
+
+    frames = ReferenceSet.from_smd(small_pull, deca, stride=20).frames[0]
+    p = PathCVProtocol(windows=3, window_ps=0.2, equilibration_ps=0.1, k_s_kcal_mol=120.0)
+    result = umbrella_along_path(
+        deca, frames, default_atoms(deca.topology), p, tmp_path, n_workers=2, progress=False,
+        pilot_ps=0.2, spacing_sigma=100.0, n_bootstrap=0,
+    )  # fmt: skip
+    placed = result["placement"]
+    sigma = np.array(placed["pilot_sigma_s"])
+    s0 = np.array([w["s0"] for w in result["windows"]])
+    assert placed["method"] == "pilot" and len(sigma) == 3 and np.all(sigma > 0)
+    assert s0[0] == 0.0 and s0[-1] == 1.0 and len(s0) == placed["windows"]
+    # a 0.2 ps pilot barely spreads (sigma_s ~ 0.003), so 100 sigma_s here: the production targets
+    # are the placement of the pilot's measured spreads
+    np.testing.assert_allclose(s0, place_centres(placed["pilot_s0"], sigma, 0.0, 1.0, 100.0, 60))
+    assert np.all(np.diff(s0) <= 100.0 * sigma.max() + 1e-9)
+
+
+def test_spacing_in_sigma():
+    windows = [{"s0": 0.0, "s": [-0.1, 0.1]}, {"s0": 0.5, "s": [0.4, 0.6]}]
+    assert spacing_in_sigma(windows) == [5.0]
 
 
 def test_mbar_recovers_a_flat_pmf():
@@ -53,10 +87,3 @@ def test_mbar_recovers_a_steep_pmf_over_its_whole_range():
     inner = slice(1, -1)  # the two end bins are only partly sampled
     rel = f[inner] - f[inner][0]
     np.testing.assert_allclose(rel, slope * (s[inner] - s[inner][0]), atol=0.2)
-
-
-def test_sparse_bins_are_merged():
-    s = np.concatenate([np.linspace(0.0, 0.5, 200), [0.95, 0.97]])  # two stray samples at the end
-    edges = _bin_edges(s, 10, min_count=20)
-    counts = np.histogram(s, edges)[0]
-    assert counts.min() >= 20 and edges[0] == 0.0 and edges[-1] > 0.97

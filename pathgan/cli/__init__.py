@@ -8,6 +8,7 @@ module                     commands
 :mod:`.gan`                ``train``, ``generate``, ``compare``
 :mod:`.refine`             ``refine``, ``pathcv``
 :mod:`.run`                ``run``
+:mod:`.umbrella`           ``umbrella``
 =========================  ==========================================
 
 Commands only parse and print: the work is done by ``openmm_bridge`` and ``pathgan``. Every
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 
 from openmm_bridge.errors import PathganConvergenceError, PathganError
 
-from . import gan, refine, run, smd, system
+from . import gan, refine, run, smd, system, umbrella
 from .common import configure_output
 
 __all__ = ["build_parser", "main"]
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Low-energy transition paths of proteins: cGAN + TorchMD potential + OpenMM bridge.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (system, smd, gan, refine, run):
+    for module in (system, smd, gan, refine, run, umbrella):
         module.register(sub)
     return parser
 
