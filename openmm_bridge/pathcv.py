@@ -147,6 +147,40 @@ class PathCVBias(torch.nn.Module):
         return energy.to(positions.dtype)
 
 
+def equally_spaced_frames(
+    frames_angstrom: np.ndarray, atoms: Sequence[int], n_frames: int | None = None
+) -> np.ndarray:
+    """Frames along the same path, equally spaced in the path CV's own metric, (n_frames, n_atoms, 3) A.
+
+    Branduardi's lambda (2.3 over the mean d^2 of consecutive frames) assumes even spacing: a
+    path whose frames bunch up in one place and leave a gap in another (a string equally spaced
+    in all-atom Cartesian space is not equally spaced in intra-molecular distances) gives an s
+    that jumps across the gap, and an umbrella window there a force that can blow the MD up.
+    New frames are placed at equal arc length of ``sqrt(d^2)`` between consecutive frames, each
+    a linear interpolation of the two Cartesian frames on either side (the frames must share
+    one orientation, as a string's images do). The first and last frames are kept.
+    """
+    x = np.asarray(frames_angstrom, dtype=np.float64)
+    n = len(x) if n_frames is None else int(n_frames)
+    if x.ndim != 3 or len(x) < 2 or n < 2:
+        raise PathganInputError(
+            f"path CV: need at least 2 frames (n_frames, n_atoms, 3); got shape {x.shape}"
+        )
+    i, j = (t.numpy() for t in _pairs(len(atoms)))
+    sel = x[:, list(atoms)]
+    d = np.sqrt(((sel[:, i] - sel[:, j]) ** 2).sum(axis=-1))  # (M, n_pairs)
+    step = np.sqrt(((d[1:] - d[:-1]) ** 2).mean(axis=1))
+    arc = np.concatenate([[0.0], np.cumsum(step)])
+    if arc[-1] <= 0:
+        raise PathganInputError("path CV: consecutive frames are identical; cannot space them")
+    target = np.linspace(0.0, arc[-1], n)
+    seg = np.clip(np.searchsorted(arc, target, side="right") - 1, 0, len(x) - 2)
+    w = ((target - arc[seg]) / np.maximum(arc[seg + 1] - arc[seg], 1e-300))[:, None, None]
+    out = x[seg] * (1.0 - w) + x[seg + 1] * w
+    out[0], out[-1] = x[0], x[-1]
+    return out
+
+
 def default_atoms(topology: app.Topology) -> list[int]:
     """The default metric atoms of an OpenMM topology: the CA atoms, or every heavy atom when fewer than 3 CA.
 

@@ -55,9 +55,15 @@ class PathCVProtocol(Settings):
     sample_interval_steps: int = positive(10)
     platform: str = "Reference"
     seed: int = 0
+    #: Umbrella windows: the path re-spaced to this many frames, equal in the CV's own metric
+    #: (None: as many as given). Fewer frames where the path is short in intra-molecular
+    #: distances (a torsion flip): consecutive frames closer than thermal noise make s jump.
+    cv_frames: int | None = None
 
     def check(self, where: str) -> None:
         """The report interval is a multiple of the update interval; the platform exists."""
+        if self.cv_frames is not None and self.cv_frames < 2:
+            raise PathganInputError(f"{where}.cv_frames: must be at least 2 (or null), got {self.cv_frames}")
         if self.report_interval_steps % self.update_interval_steps:
             raise PathganInputError(f"{where}: report interval must be a multiple of the update interval")
         if self.equilibration_ps < 0:

@@ -76,6 +76,10 @@ def landscape_summary(
     along = landscape.at(string[:, 0], string[:, 1])
     top = int(np.argmax(along))
     e = np.asarray(string_energies_kcal_mol, dtype=np.float64)
+    # the string's ends are the candidates' frames, not minima: its barrier is counted from the
+    # lowest image on the start side of the highest one (the start basin's bottom along it)
+    top_e = int(np.argmax(e))
+    barrier = float(e[top_e] - e[: top_e + 1].min())
     return {
         "torsions": list(landscape.names),
         "free_energy_difference_kcal_mol": f_end - f_start,
@@ -93,7 +97,8 @@ def landscape_summary(
         "string_highest_free_energy_kcal_mol": float(along[top]) - start_min[0],
         "string_highest_free_energy_at_deg": [float(string[top, 0]), float(string[top, 1])],
         "string_max_energy_above_start_kcal_mol": float(e.max() - e[0]),
-        "string_max_energy_above_start_kj_mol": kcal_to_kj(float(e.max() - e[0])),
+        "string_barrier_kcal_mol": barrier,
+        "string_barrier_kj_mol": kcal_to_kj(barrier),
         "string_max_energy_kj_mol": kcal_to_kj(float(e.max())),
         "string_max_energy_at_deg": [
             float(string[int(np.argmax(e)), 0]),

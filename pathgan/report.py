@@ -308,6 +308,11 @@ LANDSCAPE_ROWS = [
         "highest potential energy of the string above its start (kcal/mol)",
         "{:.2f}",
     ),
+    (
+        "string_barrier_kcal_mol",
+        "string's barrier: its highest image above the lowest one before it (kcal/mol)",
+        "{:.2f}",
+    ),
     ("string_max_energy_kj_mol", "highest potential energy of the string, absolute (kJ/mol)", "{:.1f}"),
     (
         "pulls_max_energy_kj_mol",

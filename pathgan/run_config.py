@@ -276,6 +276,9 @@ ALANINE_DIPEPTIDE_QUICK["smd"].update(
         "k_kcal_mol_a2": 100.0,  # kcal/mol/rad^2: phi within about 4 degrees of the centre at 300 K
     }
 )
+# The string's 20 images are closer than thermal noise in intra-molecular distances (a phi flip
+# moves few of them): 20 path-CV frames made s jump and umbrella windows blow up; 8 do not.
+ALANINE_DIPEPTIDE_QUICK["pathcv"]["cv_frames"] = 8
 ALANINE_DIPEPTIDE_QUICK["landscape"] = {
     "enabled": True,
     "torsions": ["phi:ALA2", "psi:ALA2"],

@@ -76,6 +76,9 @@ def test_the_summary_reads_basins_routes_and_paths_off_the_surface(surface):
     ]  # the straight string's image nearest the top
     assert out["string_highest_free_energy_kcal_mol"] == pytest.approx(3.5, abs=0.01)
     assert out["string_max_energy_above_start_kcal_mol"] == pytest.approx(5.0)
+    energies[1] = -12.0  # an image lower than the start, before the top: the barrier counts from it
+    dip = landscape_summary(surface, START, END, candidates, [straight], straight, energies)
+    assert dip["string_barrier_kcal_mol"] == pytest.approx(7.0) and out["string_barrier_kcal_mol"] == 5.0
     assert out["string_max_energy_kj_mol"] == pytest.approx(kcal_to_kj(-5.0))
     assert out["string_max_energy_at_deg"] == pytest.approx([-90.0 + 36.0, 0.0])
 

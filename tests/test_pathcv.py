@@ -9,7 +9,14 @@ import pytest
 import torch
 
 from openmm_bridge.errors import PathganInputError
-from openmm_bridge.pathcv import PathCV, PathCVBias, default_atoms, path_cv_force, path_cv_values
+from openmm_bridge.pathcv import (
+    PathCV,
+    PathCVBias,
+    default_atoms,
+    equally_spaced_frames,
+    path_cv_force,
+    path_cv_values,
+)
 from openmm_bridge.string_method import reparametrize
 from openmm_bridge.superpose import align_chain
 
@@ -52,13 +59,13 @@ def test_s_runs_from_0_to_1_and_z_is_0_on_the_path(deca, path_a):
     np.testing.assert_allclose(path_cv_values(cv, moved), path_cv_values(cv, path_a[4]), atol=1e-9)
 
 
-def _context(deca, force, group=1):
+def _context(deca, force, group=1, platform="Reference"):
     system = mm.System()
     for a in deca.topology.atoms():
         system.addParticle(a.element.mass)
     force.setForceGroup(group)
     system.addForce(force)
-    return mm.Context(system, mm.VerletIntegrator(0.001), mm.Platform.getPlatformByName("Reference"))
+    return mm.Context(system, mm.VerletIntegrator(0.001), mm.Platform.getPlatformByName(platform))
 
 
 def test_torch_force_matches_plain_torch_and_finite_differences(deca, path_a):
@@ -136,3 +143,50 @@ def ctx_parameter(force: mm.Force, name: str) -> float:
     """The default value of a global parameter of ``force``."""
     names = [force.getGlobalParameterName(i) for i in range(force.getNumGlobalParameters())]
     return force.getGlobalParameterDefaultValue(names.index(name))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (torch sees none)")
+def test_torch_force_on_cuda_matches_reference(deca, path_a):
+    """The path-CV TorchForce on OpenMM's CUDA platform (openmm-torch's CUDA plugin) gives the
+    Reference platform's energy and forces."""
+    from openmm_bridge.context import available_platforms
+    from openmm_bridge.pathcv import ensure_openmmtorch
+
+    ensure_openmmtorch()
+    if "CUDA" not in available_platforms():
+        pytest.skip("OpenMM has no CUDA platform here")
+    if not mm.Platform.getPlatformByName("CUDA").supportsKernels(["CalcTorchForce"]):
+        pytest.skip("openmm-torch has no CUDA plugin here")
+    atoms = default_atoms(deca.topology)
+    x = (path_a[4] + np.random.default_rng(3).normal(scale=0.2, size=path_a[4].shape)) / 10.0
+    results = []
+    for platform in ("Reference", "CUDA"):
+        force = path_cv_force(path_a, atoms, k_s_kcal_mol=3000.0 / 4.184, s0=0.0, k_z_kcal_mol_a4=1.0)
+        ctx = _context(deca, force, platform=platform)
+        assert ctx.getPlatform().getName() == platform
+        ctx.setPositions(x)
+        state = ctx.getState(getEnergy=True, getForces=True)
+        results.append(
+            (
+                state.getPotentialEnergy().value_in_unit(u.kilojoule_per_mole),
+                state.getForces(asNumpy=True).value_in_unit(u.kilojoule_per_mole / u.nanometer),
+            )
+        )
+    (e_ref, f_ref), (e_gpu, f_gpu) = results
+    assert e_ref > 1.0  # a real bias, not a zero compared with a zero
+    assert e_gpu == pytest.approx(e_ref, rel=1e-5)
+    np.testing.assert_allclose(f_gpu, f_ref, rtol=1e-4, atol=1e-4 * np.abs(f_ref).max())
+
+
+def test_frames_are_respaced_equally_in_the_cvs_own_metric():
+    """Two atoms moving apart in bunches and gaps come out equally spaced in their distance."""
+    r = np.array([1.0, 1.1, 1.2, 1.3, 3.0, 3.1, 5.0])  # A: a bunch, a gap, a pair, a gap
+    frames = np.zeros((len(r), 3, 3))
+    frames[:, 1, 0] = r
+    frames[:, 2] = [0.0, 7.0, 0.0]  # an atom outside the CV's atoms rides along unchanged
+    out = equally_spaced_frames(frames, [0, 1], 5)
+    assert out.shape == (5, 3, 3)
+    assert np.allclose(out[:, 1, 0], [1.0, 2.0, 3.0, 4.0, 5.0], atol=1e-12)
+    assert np.allclose(out[:, 2], [0.0, 7.0, 0.0])
+    with pytest.raises(PathganInputError, match="identical"):
+        equally_spaced_frames(np.repeat(frames[:1], 3, axis=0), [0, 1])
