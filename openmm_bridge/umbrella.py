@@ -21,7 +21,7 @@ import openmm as mm
 import openmm.unit as u
 
 from .context import langevin, make_context
-from .errors import PathganInputError
+from .errors import PathganConvergenceError, PathganInputError
 from .fileio import atomic_file
 from .mbar import place_centres, umbrella_pmf
 from .pathcv import PathCV, equally_spaced_frames, path_cv_values
@@ -55,9 +55,15 @@ def umbrella_window(
     integrator.step(p.steps(p.equilibration_ps))
     cv = PathCV(frames, atoms, lam_per_a2)
     s_samples, z_samples = [], []
-    for _ in range(p.steps(p.window_ps) // p.sample_interval_steps):
+    for k in range(p.steps(p.window_ps) // p.sample_interval_steps):
         integrator.step(p.sample_interval_steps)
         pos = context.getState(getPositions=True).getPositions(asNumpy=True).value_in_unit(u.angstrom)
+        if not np.all(np.isfinite(pos)):
+            raise PathganConvergenceError(
+                f"umbrella window at s0 = {s0:.3f}: the MD blew up (NaN positions) after {k} samples; use "
+                "fewer path-CV frames (cv_frames: consecutive frames closer than thermal noise make s "
+                "jump), a softer k_s or a shorter time step"
+            )
         s, z = path_cv_values(cv, pos)
         s_samples.append(s)
         z_samples.append(z)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from openmm_bridge.mbar import place_centres
 from openmm_bridge.pathcv import default_atoms
@@ -87,3 +88,24 @@ def test_mbar_recovers_a_steep_pmf_over_its_whole_range():
     inner = slice(1, -1)  # the two end bins are only partly sampled
     rel = f[inner] - f[inner][0]
     np.testing.assert_allclose(rel, slope * (s[inner] - s[inner][0]), atol=0.2)
+
+
+def test_a_window_that_blows_up_names_itself(deca):
+    """NaN positions end the window with the s0 and what to change, not NaNs handed to MBAR."""
+    import openmm as mm
+
+    from openmm_bridge.errors import PathganConvergenceError
+    from openmm_bridge.pathcv import PathCV
+    from openmm_bridge.umbrella import umbrella_window
+
+    x0 = deca.positions_angstrom()
+    frames = np.stack([x0, x0 + np.random.default_rng(0).normal(0.0, 0.2, x0.shape)])
+    atoms = default_atoms(deca.topology)
+    wild = PathCVProtocol(
+        k_s_kcal_mol=1e7, window_ps=0.2, equilibration_ps=0.0, timestep_fs=4.0, constraints=None
+    )
+    xml = mm.XmlSerializer.serialize(deca.md_system(None))
+    with pytest.raises(PathganConvergenceError, match=r"s0 = 0\.500: the MD blew up .*cv_frames"):
+        umbrella_window(
+            xml, frames.tolist(), atoms, PathCV(frames, atoms).lam, 0.5, x0.tolist(), wild.to_dict(), 0
+        )
