@@ -10,7 +10,12 @@ process; the only difference is the energy of the generator's loss:
 Throughput = training frames per second through the full three-way step (G adversarial,
 D, ``energy_steps`` energy steps), best of ``--repeats`` epochs.
 
-    python benchmarks/train.py [--frames 512] [--batch-size 64] [--repeats 2]
+``--device cuda`` also trains with pathgan's potential on that device (the GAN, its data and its
+potential there; every random number is still drawn on the CPU), in the same process, and gives
+its ratio to the same training on the CPU; the torchmd loop stays on the CPU. ``--skip-torchmd``
+leaves the torchmd loop out; ``--markdown FILE`` also writes the table as markdown.
+
+    python benchmarks/train.py [--frames 512] [--batch-size 64] [--repeats 2] [--device cuda]
 """
 
 from __future__ import annotations
@@ -71,15 +76,23 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="also train with pathgan's potential on this device")
+    parser.add_argument("--skip-torchmd", action="store_true", help="leave the torchmd loop out")
+    parser.add_argument("--markdown", help="also write the table to this markdown file")
     args = parser.parse_args()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         system = MolecularSystem.from_sequence()
     ref = synthetic_reference(system, args.frames)
-    cfg = pathgan_config()
-    cfg.batch_size, cfg.pretrain_epochs, cfg.augment = args.batch_size, 0, True
+    runs = [("pathgan", "cpu")]
+    if args.device != "cpu":
+        runs.append(("pathgan", args.device))
+    if not args.skip_torchmd:
+        runs.append(("torchmd loop", "cpu"))
     rates = {}
-    for name in ("pathgan", "torchmd loop"):
+    for name, device in runs:
+        cfg = pathgan_config()
+        cfg.batch_size, cfg.pretrain_epochs, cfg.augment, cfg.device = args.batch_size, 0, True, device
         gan = GAN.for_reference(system, cfg, PullProtocol(), ref)
         energy = None if name == "pathgan" else torchmd_loop(system, gan, gan.dtype)
         trainer = Trainer(gan, ref, None, "/tmp/pathgan-bench-train", energy_fn=energy)
@@ -88,14 +101,27 @@ def main() -> None:
             t0 = time.perf_counter()
             trainer.run_epoch(r)
             best = min(best, time.perf_counter() - t0)
-        rates[name] = args.frames / best
-    print(
-        f"three-way step, deca-alanine ({system.n_atoms} atoms), batch {args.batch_size}, "
-        f"{cfg.energy_steps} energy steps, {cfg.dtype}, torch threads {torch.get_num_threads()}"
+        rates[name, device] = args.frames / best
+    title = (
+        f"three-way step, deca-alanine ({system.n_atoms} atoms), {args.frames} frames, batch {args.batch_size}, "
+        f"{cfg.energy_steps} energy steps, {cfg.dtype}, torch threads {torch.get_num_threads()}, "
+        f"best of {args.repeats} epochs"
     )
-    for name, rate in rates.items():
-        print(f"{name:<14} {rate:9.1f} training frames/s")
-    print(f"ratio: {rates['pathgan'] / rates['torchmd loop']:.1f}x")
+    if args.device != "cpu":
+        title += f", {args.device}: {torch.cuda.get_device_name(args.device)}"
+    print(title)
+    base = rates["pathgan", "cpu"]
+    table = [["run", "device", "training frames/s", "ratio to pathgan on cpu"]]
+    for (name, device), rate in rates.items():
+        table.append([name, device, f"{rate:.1f}", f"{rate / base:.2f}x"])
+        print(f"{name:<14} {device:<6} {rate:9.1f} training frames/s  {rate / base:6.2f}x pathgan on cpu")
+    if ("torchmd loop", "cpu") in rates:
+        print(f"ratio: {base / rates['torchmd loop', 'cpu']:.1f}x")
+    if args.markdown:
+        lines = [f"{title}\n", "| " + " | ".join(table[0]) + " |", "|" + " --- |" * len(table[0])]
+        lines += ["| " + " | ".join(row) + " |" for row in table[1:]]
+        with open(args.markdown, "w") as fh:
+            fh.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -167,3 +167,50 @@ def test_all_32_groups_taken_is_an_error():
     # one group freed: it is found, even when it is low
     system.getForce(4).setForceGroup(5)
     assert free_force_group(system) == 4
+
+
+#: precision -> (energy tolerance relative to the sum of |energy| of the forces, force tolerance
+#: relative to the largest force component). "default" is what make_context gives (single).
+GPU_TOLERANCE = {
+    "default": (1e-5, 1e-3),
+    "single": (1e-5, 1e-3),
+    "mixed": (1e-5, 1e-3),
+    "double": (1e-8, 1e-6),
+}
+
+
+@pytest.mark.parametrize(
+    "platform, precision",
+    [("CUDA", "default"), ("CUDA", "mixed"), ("CUDA", "double"), ("OpenCL", "default"), ("OpenCL", "mixed")],
+)
+def test_gpu_platform_matches_reference_on_deca_alanine(deca, deca_frames, platform, precision):
+    """OpenMM's GPU platforms (where this machine has one) give the Reference platform's energies and
+    forces of deca-alanine's System, within the precision's round-off."""
+    if platform not in available_platforms():
+        why = [f for f in mm.Platform.getPluginLoadFailures() if f"OpenMM{platform}.so" in f]
+        pytest.skip(f"OpenMM has no {platform} platform here{': ' + why[0] if why else ''}")
+    system = mm.XmlSerializer.clone(deca.system)
+    for k, force in enumerate(system.getForces()):
+        force.setForceGroup(k)  # each force's energy on its own, for the tolerance's scale
+    ref = make_context(system, "Reference")
+    if precision == "default":
+        gpu = make_context(system, platform)
+    else:
+        plat, props = get_platform(platform)
+        gpu = mm.Context(system, mm.VerletIntegrator(0.001), plat, {**props, "Precision": precision})
+    assert gpu.getPlatform().getName() == platform
+    e_tol, f_tol = GPU_TOLERANCE[precision]
+    kj, kj_nm = u.kilojoule_per_mole, u.kilojoule_per_mole / u.nanometer
+    for frame in deca_frames:
+        for ctx in (ref, gpu):
+            ctx.setPositions(frame / 10.0)
+        state_ref = ref.getState(getEnergy=True, getForces=True)
+        state_gpu = gpu.getState(getEnergy=True, getForces=True)
+        scale = sum(
+            abs(ref.getState(getEnergy=True, groups={k}).getPotentialEnergy().value_in_unit(kj))
+            for k in range(system.getNumForces())
+        )
+        e_ref, e_gpu = (s.getPotentialEnergy().value_in_unit(kj) for s in (state_ref, state_gpu))
+        assert abs(e_gpu - e_ref) < e_tol * scale, (e_gpu, e_ref, scale)
+        f_ref, f_gpu = (s.getForces(asNumpy=True).value_in_unit(kj_nm) for s in (state_ref, state_gpu))
+        np.testing.assert_allclose(f_gpu, f_ref, rtol=f_tol, atol=f_tol * np.abs(f_ref).max())

@@ -228,3 +228,33 @@ def test_prmtop_in_obc2_agrees_with_openmm(tmp_path):
     assert system.metadata["implicit_solvent"] == "OBC2"
     labels = assert_parity_by_force(system, test_frames(system, seed=6, n_perturbed=8, n_md=12))
     assert "GBSAOBCForce" in labels
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (torch sees none)")
+
+
+@needs_cuda
+@pytest.mark.parametrize("solvent", ["vacuum", "obc2"])
+def test_cuda_equals_cpu_in_float64(deca, deca_frames, solvent):
+    """Every term and the forces on the GPU as on the CPU to 1e-9 relative (float64, deca-alanine)."""
+    from openmm_bridge.system import MolecularSystem
+
+    system, frames = deca, deca_frames
+    if solvent == "obc2":
+        system = MolecularSystem.from_sequence("AAAAAAAAAA", ("amber14-all.xml", "implicit/obc2.xml"))
+        frames = test_frames(system, seed=5)
+    cpu = TorchMDPotential.from_system(system)
+    gpu = TorchMDPotential.from_system(system, device="cuda")
+    assert {b.device.type for b in gpu.buffers()} == {"cuda"}
+    x = torch.tensor(frames)
+    e_cpu, f_cpu = cpu.energy_and_forces(x)
+    e_gpu, f_gpu = gpu.energy_and_forces(x.cuda())
+    assert f_gpu.device.type == "cuda" and f_gpu.dtype == torch.float64
+    assert set(e_gpu) == set(e_cpu) and ("implicit_solvent" in e_cpu) == (solvent == "obc2")
+    for term, ref in e_cpu.items():
+        scale = float(ref.abs().max())
+        np.testing.assert_allclose(
+            e_gpu[term].cpu().numpy(), ref.numpy(), rtol=1e-9, atol=1e-9 * scale, err_msg=term
+        )
+    scale = float(f_cpu.abs().max())
+    np.testing.assert_allclose(f_gpu.cpu().numpy(), f_cpu.numpy(), rtol=1e-9, atol=1e-9 * scale)

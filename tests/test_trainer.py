@@ -80,3 +80,26 @@ def test_soft_cap_and_energy_loss():
     energies["total"] = energies["bonds"] + energies["lj"]
     assert float(energy_loss(energies, ["bonds"], 0.0, 1e9)) == 2.0
     assert float(energy_loss(energies, ["bonds", "lj"], 2.0, 1e9)) == 14.0
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (torch sees none)")
+def test_training_on_cuda_keeps_everything_there_and_follows_the_cpu(
+    deca, reference, pull_protocol, tmp_path
+):
+    """A pre-training and an adversarial epoch on the GPU: weights, data and potential on it, finite
+    losses, and in float64 the CPU's losses (every random number is drawn on the CPU by seed)."""
+    rows = {}
+    for device in ("cpu", "cuda"):
+        cfg = tiny(epochs=1, dtype="float64", device=device)
+        trainer = make_trainer(deca, reference, cfg, tmp_path / device, pull_protocol)
+        rows[device] = [trainer.run_epoch(e) for e in range(trainer.total_epochs)]
+    g = trainer.gan
+    tensors = [*g.generator.parameters(), *g.discriminator.parameters(), *g.potential.buffers(), trainer.x]
+    assert {p.device.type for p in tensors} == {"cuda"}
+    assert [r["phase"] for r in rows["cuda"]] == ["pretrain", "adversarial"]
+    for cpu_row, gpu_row in zip(rows["cpu"], rows["cuda"], strict=True):
+        losses = {k: v for k, v in gpu_row.items() if isinstance(v, float) and k != "wall_s"}
+        assert "loss_energy" in losses or gpu_row["phase"] == "pretrain"
+        assert all(torch.isfinite(torch.tensor(v)) for v in losses.values()), gpu_row
+        for k, v in losses.items():
+            assert v == pytest.approx(cpu_row[k], rel=1e-5, abs=1e-9), k
