@@ -29,6 +29,7 @@ from openmm_bridge.jarzynski import hummer_szabo_bootstrap, jarzynski_pmf
 from openmm_bridge.plots import plt, save_figure
 from openmm_bridge.pmf_outputs import load_work
 from openmm_bridge.protocol import PullProtocol
+from openmm_bridge.provenance import versions
 from openmm_bridge.steered_md import run_pull
 from openmm_bridge.system import MolecularSystem
 from openmm_bridge.umbrella_distance import (
@@ -126,7 +127,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", type=Path, default=Path("runs/pmf_umbrella"))
-    parser.add_argument("--replicas", type=int, default=4)
+    parser.add_argument("--replicas", type=int, default=4, help="pulls of the soft spring, new protocol")
+    parser.add_argument("--stiff-replicas", type=int, help="pulls of the stiff spring (default: --replicas)")
+    parser.add_argument("--old-replicas", type=int, help="pulls of the old protocol (default: --replicas)")
     parser.add_argument("--pull-ps", type=float, nargs=2, default=(400.0, 200.0), metavar=("SOFT", "STIFF"))
     parser.add_argument("--pull-equilibration-ps", type=float, nargs=2, default=(500.0, 100.0),
                         metavar=("SOFT", "STIFF"), help="the new protocol's equilibration at c0")  # fmt: skip
@@ -144,7 +147,14 @@ def main() -> None:
     if not (system_dir / "metadata.json").exists():
         MolecularSystem.from_sequence("AAAAAAAAAA").save(system_dir)
     system = MolecularSystem.load(system_dir)
-    summary: dict = {"scale": vars(args) | {"out": str(out)}, "springs": {}}
+    summary: dict = {"scale": vars(args) | {"out": str(out)}, "springs": {}, "versions": versions()}
+
+    def replicas(spring: str, eq: float) -> int:
+        """How many pulls a spring and protocol get."""
+        if eq == 0.0 and args.old_replicas:
+            return args.old_replicas
+        return (args.stiff_replicas or args.replicas) if spring == "stiff" else args.replicas
+
     results: dict = {}
 
     def draw() -> None:
@@ -172,13 +182,14 @@ def main() -> None:
 
     def add_smd(spring: str, eq: float) -> None:
         k, which = SPRINGS[spring], 0 if spring == "soft" else 1
-        folder = pulls(system_dir, out, k, args.pull_ps[which], args.replicas, eq, args.workers)
+        n = replicas(spring, eq)
+        folder = pulls(system_dir, out, k, args.pull_ps[which], n, eq, args.workers)
         sp = smd_pmfs(folder, k)
         x, f, e, _, smd = results[spring]
         smd[eq] = sp
         f_centre = umbrella_centre_pmf(x, f, k, sp["centre"])
         summary["springs"][spring]["smd"][f"equilibration_{eq:g}ps"] = {
-            "replicas": args.replicas,
+            "replicas": n,
             "pull_ps": args.pull_ps[which],
             "final_distance_angstrom": [round(float(v), 2) for v in sp["final_distance"]],
             "dissipation_at_end_kcal_mol": round(sp["dissipation_at_end_kcal_mol"], 2),
@@ -201,7 +212,9 @@ def main() -> None:
     for spring in args.springs:
         k, which = SPRINGS[spring], 0 if spring == "soft" else 1
         eq_new = args.pull_equilibration_ps[which]
-        start_folder = pulls(system_dir, out, k, args.pull_ps[which], args.replicas, eq_new, args.workers)
+        start_folder = pulls(
+            system_dir, out, k, args.pull_ps[which], replicas(spring, eq_new), eq_new, args.workers
+        )
         proto = DistanceUmbrellaProtocol(
             lo_angstrom=C0, hi_angstrom=C1, k_kcal_mol_a2=k, spacing_sigma=args.spacing_sigma[which],
             equilibration_ps=args.window_equilibration_ps, window_ps=args.window_ps[which], bins=80, n_bootstrap=50,
