@@ -46,13 +46,20 @@ T = 300.0
 
 
 def pulls(
-    system_dir: Path, out: Path, k: float, length_ps: float, replicas: int, eq_ps: float, workers: int
+    system_dir: Path,
+    out: Path,
+    k: float,
+    length_ps: float,
+    replicas: int,
+    eq_ps: float,
+    workers: int,
+    platform: str = "Reference",
 ) -> Path:
     """The pull folder of one spring and one equilibration length (0: the old protocol), run unless finished."""
     folder = out / f"smd_k{k:g}_eq{eq_ps:g}"
     protocol = PullProtocol(
         c0_angstrom=C0, c1_angstrom=C1, k_kcal_mol_a2=k, length_ps=length_ps, equilibration_ps=eq_ps,
-        checkpoint_interval_steps=50_000,
+        checkpoint_interval_steps=50_000, platform=platform,
     )  # fmt: skip
     t0 = time.perf_counter()
     run_pull(system_dir, folder, replicas, protocol, n_workers=workers, progress=False)
@@ -140,6 +147,7 @@ def main() -> None:
     parser.add_argument("--spacing-sigma", type=float, nargs=2, default=(1.0, 2.0), metavar=("SOFT", "STIFF"))
     parser.add_argument("--springs", nargs="+", default=list(SPRINGS), choices=list(SPRINGS))
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--platform", default="Reference", help="OpenMM platform of pulls and windows")
     args = parser.parse_args()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -183,7 +191,7 @@ def main() -> None:
     def add_smd(spring: str, eq: float) -> None:
         k, which = SPRINGS[spring], 0 if spring == "soft" else 1
         n = replicas(spring, eq)
-        folder = pulls(system_dir, out, k, args.pull_ps[which], n, eq, args.workers)
+        folder = pulls(system_dir, out, k, args.pull_ps[which], n, eq, args.workers, args.platform)
         sp = smd_pmfs(folder, k)
         x, f, e, _, smd = results[spring]
         smd[eq] = sp
@@ -213,11 +221,18 @@ def main() -> None:
         k, which = SPRINGS[spring], 0 if spring == "soft" else 1
         eq_new = args.pull_equilibration_ps[which]
         start_folder = pulls(
-            system_dir, out, k, args.pull_ps[which], replicas(spring, eq_new), eq_new, args.workers
+            system_dir,
+            out,
+            k,
+            args.pull_ps[which],
+            replicas(spring, eq_new),
+            eq_new,
+            args.workers,
+            args.platform,
         )
         proto = DistanceUmbrellaProtocol(
             lo_angstrom=C0, hi_angstrom=C1, k_kcal_mol_a2=k, spacing_sigma=args.spacing_sigma[which],
-            equilibration_ps=args.window_equilibration_ps, window_ps=args.window_ps[which], bins=80, n_bootstrap=50,
+            equilibration_ps=args.window_equilibration_ps, window_ps=args.window_ps[which], bins=80, n_bootstrap=50, platform=args.platform,
         )  # fmt: skip
         t0 = time.perf_counter()
         meta = umbrella_along_distance(system, start_folder, out / f"umbrella_k{k:g}", proto, n_workers=args.workers,
