@@ -174,18 +174,26 @@ class Trainer:
         # 3. G on the potential energy, one batched evaluation per step
         if c.use_energy:
             for _ in range(c.energy_steps):
-                te = t if c.energy_t == "batch" else torch.rand(len(idx), generator=rng).to(t.device, t.dtype)
-                fake = g.generate(te, rng)
-                energies = self.energy_fn(fake, te)
-                loss_e = c.energy_weight * energy_loss(
-                    energies, terms, c.restraint_weight, c.energy_cap_kcal_mol
-                )
-                self._update(loss_e, "loss_energy", self.opt_g, g.generator.parameters())
+                loss_e, energies = self.energy_step(t, terms, rng)
             out["loss_energy"] = loss_e.item()
             for name in ("total", "restraint", *ALL_TERMS):
                 if name in energies:
                     out[f"{name}_kcal_mol"] = energies[name].detach().mean().item()
         return out
+
+    def energy_step(
+        self, t: torch.Tensor, terms: list[str], rng: torch.Generator
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """One update of G on the potential energy of what it generates at ``t`` (at fresh uniform
+        draws instead when ``energy_t`` is "uniform"): ``energy_weight`` times the capped
+        ``sum(terms) + restraint_weight * restraint``. Returns that loss and the energies."""
+        g, c = self.gan, self.config
+        te = t if c.energy_t == "batch" else torch.rand(len(t), generator=rng).to(t.device, t.dtype)
+        fake = g.generate(te, rng)
+        energies = self.energy_fn(fake, te)
+        loss_e = c.energy_weight * energy_loss(energies, terms, c.restraint_weight, c.energy_cap_kcal_mol)
+        self._update(loss_e, "loss_energy", self.opt_g, g.generator.parameters())
+        return loss_e, energies
 
     # ------------------------------------------------------------------ epochs
     def run_epoch(self, epoch: int) -> dict[str, float]:
