@@ -8,6 +8,10 @@ of each ``pathgan train`` (process start included) and the sum of its epochs' ow
 (``wall_s`` in losses.csv), their ratio, and the last epoch's losses of each run side by side.
 
     python benchmarks/gpu/quick_train.py --work /tmp/quick --device cuda [--markdown FILE]
+    python benchmarks/gpu/quick_train.py --work /tmp/quick --device cuda --length-ps 48 --frame-interval 100
+        (the same training stage, 241 frames a pull, from pulls 2.5 times shorter; the frame
+        interval divides the pull, the equilibration and the checkpoint interval, and is a
+        multiple of the pull centre's update interval, 10 steps)
     python benchmarks/gpu/quick_train.py --work /tmp/quick --device cpu --replicas 4 --length-ps 2 --epochs 1
         (a smoke run)
 """
@@ -49,6 +53,7 @@ def main() -> None:
     parser.add_argument("--length-ps", type=float, default=120.0)
     parser.add_argument("--equilibration-ps", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=12)
+    parser.add_argument("--frame-interval", type=int, default=250, help="steps between saved frames")
     parser.add_argument("--epochs", type=int, help="adversarial epochs (default: the preset's)")
     parser.add_argument("--markdown", help="also write the table to this markdown file")
     args = parser.parse_args()
@@ -56,12 +61,14 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     if not (work / "system" / "metadata.json").exists():
         run(["build", "--sequence", "AAAAAAAAAA", "--out", str(work / "system"), "--quiet"])
+    # the checkpoint interval, like the pull and the equilibration, a multiple of the frame interval
+    checkpoint = args.frame_interval * max(1, 25000 // args.frame_interval)
     smd_s = run(
         [
             "smd", "--system", str(work / "system"), "--out", str(work / "smd"),
             "--replicas", str(args.replicas), "--length-ps", str(args.length_ps),
-            "--equilibration-ps", str(args.equilibration_ps), "--frame-interval", "250",
-            "--checkpoint-interval", "25000", "--seed", "0", "--workers", str(args.workers), "--quiet",
+            "--equilibration-ps", str(args.equilibration_ps), "--frame-interval", str(args.frame_interval),
+            "--checkpoint-interval", str(checkpoint), "--seed", "0", "--workers", str(args.workers), "--quiet",
         ]
     )  # fmt: skip
     config = work / "quick_train.yaml"
@@ -77,9 +84,10 @@ def main() -> None:
         epochs_s, last = last_losses(out)
         results[device] = (wall, epochs_s, last)
     base_wall, base_epochs, _ = results["cpu"]
+    frames = round(args.length_ps / (args.frame_interval * 0.002)) + 1
     title = (
         f"quick preset's training stage (pathgan train, {args.replicas} pulls of {args.length_ps:g} ps, "
-        f"stride 5, a third held out); reference pulls took {smd_s:.0f} s"
+        f"{frames} frames each, stride 5, a third held out); reference pulls took {smd_s:.0f} s"
     )
     keys = ["loss_d", "loss_g_adv", "loss_energy", "total_kcal_mol", "val_total_kcal_mol"]
     table = [["device", "wall s", "epochs s", "x cpu (epochs)", *[f"last {k}" for k in keys]]]
