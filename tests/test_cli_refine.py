@@ -53,7 +53,18 @@ def test_smd_from_a_path_frame(deca_dir, deca, small_pull, tmp_path, capsys):
     start = tmp_path / "path0.pdb"
     out = tmp_path / "smd"
     argv = ["smd", "--system", str(deca_dir), "--out", str(out), "--replicas", "1", "--length-ps", "0.2"]
-    argv += ["--start", str(start), "--minimize-steps", "0", "--workers", "1", "--quiet"]
+    # the old protocol (no equilibration at c0), so the first frame is the start structure itself
+    argv += [
+        "--start",
+        str(start),
+        "--minimize-steps",
+        "0",
+        "--equilibration-ps",
+        "0",
+        "--workers",
+        "1",
+        "--quiet",
+    ]
     assert main(argv) == 0
     manifest = json.loads((out / "smd.json").read_text())
     assert manifest["start"].endswith("path0.pdb[0]")
