@@ -128,6 +128,17 @@ def system_key_settings(system: SystemSection) -> dict[str, Any]:
     return settings
 
 
+def _target_by_content(settings: dict[str, Any]) -> dict[str, Any]:
+    """A pull coordinate's target structure (an RMSD pull, an end state's default) by its sha256, not its path."""
+    coordinate = settings.get("coordinate")
+    if not isinstance(coordinate, dict) or not isinstance(coordinate.get("target"), str):
+        return settings
+    target = coordinate["target"]
+    if os.path.isfile(target):
+        target = {"sha256": sha256_hex(Path(target).read_bytes())}
+    return {**settings, "coordinate": {**coordinate, "target": target}}
+
+
 class Pipeline:
     """Runs the stages of ``pathgan run`` in ``out`` (see the module docstring)."""
 
@@ -153,6 +164,7 @@ class Pipeline:
             )
             if stage == "system":  # its input files by content: an edit redoes the run, a move does not
                 settings = system_key_settings(self.config.system)
+            settings = _target_by_content(settings)
             payload = {
                 "stage": stage,
                 "code": _code_version(stage),
