@@ -39,6 +39,7 @@ import torch
 from .context import N_FORCE_GROUPS
 from .errors import PathganInputError
 from .settings import renamed_arguments
+from .string_method import reparametrize
 from .units import ANGSTROM_PER_NM, kcal_to_kj, value_in
 
 #: Global parameters of the force: the target of s, and k_s in kJ/mol (OpenMM's units).
@@ -173,12 +174,7 @@ def equally_spaced_frames(
     arc = np.concatenate([[0.0], np.cumsum(step)])
     if arc[-1] <= 0:
         raise PathganInputError("path CV: consecutive frames are identical; cannot space them")
-    target = np.linspace(0.0, arc[-1], n)
-    seg = np.clip(np.searchsorted(arc, target, side="right") - 1, 0, len(x) - 2)
-    w = ((target - arc[seg]) / np.maximum(arc[seg + 1] - arc[seg], 1e-300))[:, None, None]
-    out = x[seg] * (1.0 - w) + x[seg + 1] * w
-    out[0], out[-1] = x[0], x[-1]
-    return out
+    return reparametrize(x, arc, n)
 
 
 def default_atoms(topology: app.Topology) -> list[int]:

@@ -64,19 +64,26 @@ def arc_length(images: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(seg)])
 
 
-def reparametrize(images: np.ndarray) -> np.ndarray:
-    """The same number of images at equal arc length along the polyline (linear interpolation)."""
-    s = arc_length(images)
+def reparametrize(
+    images: np.ndarray, arc: np.ndarray | None = None, n_images: int | None = None
+) -> np.ndarray:
+    """Images at equal arc length along the polyline (linear interpolation), the ends kept.
+
+    ``arc``: (n_images,) cumulative arc length at each image in a metric of the caller's
+    (default :func:`arc_length`, Euclidean over all coordinates); ``n_images``: how many come
+    out (default as many as go in).
+    """
+    s = arc_length(images) if arc is None else np.asarray(arc, dtype=np.float64)
     if s[-1] <= 0:
         raise PathganInputError("string: all images coincide (zero length)")
-    target = np.linspace(0.0, s[-1], len(images))
+    n = len(images) if n_images is None else int(n_images)
+    target = np.linspace(0.0, s[-1], n)
     flat = images.reshape(len(images), -1)
-    out = np.empty_like(flat)
     seg = np.clip(np.searchsorted(s, target, side="right") - 1, 0, len(images) - 2)
     w = (target - s[seg]) / np.maximum(s[seg + 1] - s[seg], 1e-300)
-    out[:] = flat[seg] * (1 - w[:, None]) + flat[seg + 1] * w[:, None]
+    out = flat[seg] * (1 - w[:, None]) + flat[seg + 1] * w[:, None]
     out[0], out[-1] = flat[0], flat[-1]
-    return out.reshape(images.shape)
+    return out.reshape((n, *images.shape[1:]))
 
 
 def tangents(images: np.ndarray) -> np.ndarray:

@@ -135,7 +135,7 @@ def _target_by_content(settings: dict[str, Any]) -> dict[str, Any]:
         return settings
     target = coordinate["target"]
     if os.path.isfile(target):
-        target = {"sha256": sha256_hex(Path(target).read_bytes())}
+        target = _file_content(target, "end_state")
     return {**settings, "coordinate": {**coordinate, "target": target}}
 
 
