@@ -30,6 +30,7 @@ from openmm_bridge.plots import plt, save_figure
 from openmm_bridge.pmf_outputs import load_work
 from openmm_bridge.protocol import PullProtocol
 from openmm_bridge.provenance import versions
+from openmm_bridge.pull_folder import prepare_pull
 from openmm_bridge.steered_md import run_pull
 from openmm_bridge.system import MolecularSystem
 from openmm_bridge.umbrella_distance import (
@@ -54,17 +55,29 @@ def pulls(
     eq_ps: float,
     workers: int,
     platform: str = "Reference",
+    frame_interval_steps: int = 50,
+    run: int | None = None,
 ) -> Path:
-    """The pull folder of one spring and one equilibration length (0: the old protocol), run unless finished."""
+    """The pull folder of one spring and one equilibration length (0: the old protocol), run unless finished.
+
+    ``replicas`` are prepared (their seeds and equilibration starts); the first ``run`` of them
+    (default: all) are run here, so that others can run on another machine and be merged.
+    """
     folder = out / f"smd_k{k:g}_eq{eq_ps:g}"
     protocol = PullProtocol(
         c0_angstrom=C0, c1_angstrom=C1, k_kcal_mol_a2=k, length_ps=length_ps, equilibration_ps=eq_ps,
-        checkpoint_interval_steps=50_000, platform=platform,
+        checkpoint_interval_steps=50_000, platform=platform, frame_interval_steps=frame_interval_steps,
     )  # fmt: skip
     t0 = time.perf_counter()
-    run_pull(system_dir, folder, replicas, protocol, n_workers=workers, progress=False)
+    if run is not None and run < replicas:
+        prepare_pull(system_dir, folder, replicas, protocol)  # every replica's seed and start frame
+    run_pull(
+        system_dir, folder, replicas if run is None else run, protocol, n_workers=workers, progress=False
+    )
     print(
-        f"{folder.name}: {replicas} pulls of {length_ps:g} ps in {time.perf_counter() - t0:.0f} s", flush=True
+        f"{folder.name}: {replicas if run is None else min(run, replicas)} pulls of {length_ps:g} ps in "
+        f"{time.perf_counter() - t0:.0f} s",
+        flush=True,
     )
     return folder
 
@@ -148,6 +161,11 @@ def main() -> None:
     parser.add_argument("--springs", nargs="+", default=list(SPRINGS), choices=list(SPRINGS))
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--platform", default="Reference", help="OpenMM platform of pulls and windows")
+    parser.add_argument("--frame-interval-steps", type=int, default=50, help="pull.csv rows and DCD frames")
+    parser.add_argument("--pulls-only", action="store_true",
+                        help="run the pulls (new protocol, then --old-protocol) and stop: no umbrella")  # fmt: skip
+    parser.add_argument("--run-replicas", type=int, nargs=2, metavar=("NEW", "OLD"),
+                        help="with --pulls-only: run only the first NEW / OLD of the replicas (the rest elsewhere)")  # fmt: skip
     args = parser.parse_args()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -164,6 +182,14 @@ def main() -> None:
         return (args.stiff_replicas or args.replicas) if spring == "stiff" else args.replicas
 
     results: dict = {}
+    if args.pulls_only:
+        run_new, run_old = args.run_replicas or (None, None)
+        for spring, eqs in ((s, [args.pull_equilibration_ps[s != "soft"]]) for s in args.springs):
+            for eq in eqs + ([0.0] if spring in args.old_protocol else []):
+                k, which = SPRINGS[spring], 0 if spring == "soft" else 1
+                pulls(system_dir, out, k, args.pull_ps[which], replicas(spring, eq), eq, args.workers,
+                      args.platform, args.frame_interval_steps, run_old if eq == 0 else run_new)  # fmt: skip
+        return
 
     def draw() -> None:
         """The figure and summary.json of what has run so far."""
@@ -191,7 +217,17 @@ def main() -> None:
     def add_smd(spring: str, eq: float) -> None:
         k, which = SPRINGS[spring], 0 if spring == "soft" else 1
         n = replicas(spring, eq)
-        folder = pulls(system_dir, out, k, args.pull_ps[which], n, eq, args.workers, args.platform)
+        folder = pulls(
+            system_dir,
+            out,
+            k,
+            args.pull_ps[which],
+            n,
+            eq,
+            args.workers,
+            args.platform,
+            args.frame_interval_steps,
+        )
         sp = smd_pmfs(folder, k)
         x, f, e, _, smd = results[spring]
         smd[eq] = sp
@@ -229,6 +265,7 @@ def main() -> None:
             eq_new,
             args.workers,
             args.platform,
+            args.frame_interval_steps,
         )
         proto = DistanceUmbrellaProtocol(
             lo_angstrom=C0, hi_angstrom=C1, k_kcal_mol_a2=k, spacing_sigma=args.spacing_sigma[which],

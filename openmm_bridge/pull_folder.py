@@ -93,10 +93,26 @@ def read_protocol(folder: str | os.PathLike) -> PullProtocol:
     )
 
 
+def system_sha256(system_dir: str | os.PathLike) -> str:
+    """The sha256 of a system folder's System and structure: the system a pull folder is of, by content.
+
+    A pull folder moved with its project (another path, another machine) is still the same pull.
+    """
+    from .input_files import sha256_hex
+    from .system_folder import STRUCTURE_PDB, SYSTEM_XML
+
+    folder = Path(system_dir)
+    return sha256_hex(b"".join((folder / name).read_bytes() for name in (SYSTEM_XML, STRUCTURE_PDB)))
+
+
 def _differences(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """What differs between two manifests' system, seed, protocol and start (a dict of (old, new))."""
     out: dict[str, Any] = {}
     for key in ("system", "base_seed", "protocol", "start"):
-        if key == "protocol":
+        if key == "system" and "system_sha256" in old:  # by content; older manifests by path
+            if old["system_sha256"] != new["system_sha256"]:
+                out[key] = (old.get(key), new.get(key))
+        elif key == "protocol":
             po, pn = recorded_protocol(old), new["protocol"]
             changed = {k: (po.get(k), pn[k]) for k in pn if po.get(k) != pn[k]}
             if changed:
@@ -135,6 +151,7 @@ def prepare_pull(
     manifest: dict[str, Any] = {
         "format": FORMAT,
         "system": str(system_dir.resolve()),
+        "system_sha256": system_sha256(system_dir),
         "base_seed": int(base_seed),
         "protocol": protocol.to_dict(),
         "units": {"distance": "angstrom", "energy": "kcal/mol", "time": "ps"},

@@ -14,6 +14,8 @@ and the halves' convergence. Units: Angstrom, kcal/mol, ps, K.
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 import os
 import time
 import warnings
@@ -32,6 +34,8 @@ from .pull_coordinates import PullCoordinate
 from .settings import Settings, at_least, non_negative, one_of, positive
 from .system import MolecularSystem
 from .units import kt_kcal_mol
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "STIFF_K_KCAL_MOL_A2",
@@ -213,13 +217,28 @@ def umbrella_along_distance(
     Writes ``pmf.csv`` (distance, PMF, bootstrap s.d.), ``windows.json``, ``overlap.csv``,
     ``overlap.png``, ``pmf.png`` and ``umbrella.json`` (protocol, PMF, overlap, convergence,
     warnings, versions) through :func:`~openmm_bridge.pmf_outputs.write_umbrella_folder`.
-    Returns the contents of ``umbrella.json``.
+    Returns the contents of ``umbrella.json``. A finished ``out`` of the same protocol, with
+    windows started from a pull folder of the same name, is reused as it is (said in the log): a
+    long umbrella run is not redone, on this machine or after it was copied from another.
     """
     from .execution import run_tasks
     from .pmf_outputs import write_umbrella_folder
 
     p = (protocol or DistanceUmbrellaProtocol()).with_groups(system)
     p.validate("umbrella")
+    finished = Path(out) / "umbrella.json"
+    if finished.exists():
+        meta = json.loads(finished.read_text())
+        if (
+            meta.get("protocol") == p.to_dict()
+            and Path(meta.get("pull_folder", "")).name == Path(pull_dir).name
+        ):
+            log.info(
+                "%s: a finished umbrella run of this protocol, windows from %s; reused",
+                out,
+                meta["pull_folder"],
+            )
+            return meta
     coordinate = PullCoordinate("distance", (p.group_a, p.group_b), "distance")
     centres = p.centres()
     starts, start_info = start_frames(pull_dir, system, coordinate, centres)

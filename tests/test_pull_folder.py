@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import mdtraj as md
 import numpy as np
@@ -205,3 +206,17 @@ def test_a_rerun_keeps_the_equilibration_record(deca_dir, tmp_path):
     manifest = json.loads((out / MANIFEST).read_text())
     (out / MANIFEST).write_text(json.dumps({**manifest, "equilibration": {"start_frames": [7, 3]}}))
     assert prepare_pull(deca_dir, out, 3, PROTOCOL, base_seed=5)["equilibration"] == {"start_frames": [7, 3]}
+
+
+def test_a_moved_system_folder_is_the_same_pull_and_another_system_is_refused(deca_dir, tmp_path):
+    out = tmp_path / "smd"
+    prepare_pull(deca_dir, out, 1, PROTOCOL)
+    moved = tmp_path / "elsewhere" / "system"
+    shutil.copytree(deca_dir, moved)
+    manifest = prepare_pull(moved, out, 1, PROTOCOL)  # the project moved: same content, same pull
+    assert manifest["system"] == str(moved.resolve())
+    assert read_manifest(out)["system"] == str(moved.resolve())  # later stages load it from there
+    structure = moved / "structure.pdb"
+    structure.write_text(structure.read_text().replace("END", "REMARK another structure\nEND", 1))
+    with pytest.raises(PathganInputError, match="another system"):
+        prepare_pull(moved, out, 1, PROTOCOL)

@@ -95,3 +95,10 @@ def test_umbrella_along_distance_writes_its_folder(deca, small_pull, tmp_path):
     assert isinstance(saved["warnings"], list)
     for name in ("overlap.png", "pmf.png", "windows.json"):
         assert (tmp_path / name).stat().st_size > 500
+    # a finished run of the same protocol is reused as it is, another protocol runs again
+    (tmp_path / "pmf.png").unlink()
+    assert umbrella_along_distance(deca, small_pull, tmp_path, p, n_workers=2, progress=False) == saved
+    assert not (tmp_path / "pmf.png").exists()  # nothing was redone
+    other = p.replace(window_ps=2.0)
+    again = umbrella_along_distance(deca, small_pull, tmp_path, other, n_workers=2, progress=False)
+    assert again["protocol"]["window_ps"] == 2.0 and (tmp_path / "pmf.png").exists()
