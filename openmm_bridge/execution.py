@@ -30,15 +30,60 @@ def default_workers() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
+#: The local cluster shared by every :func:`dask_client` inside :func:`shared_local_cluster`.
+_SHARED: dict[str, Any] = {}
+
+
+def _local_cluster(n: int) -> Any:
+    """A new ``LocalCluster`` of ``n`` single-threaded worker processes, no dashboard."""
+    from distributed import LocalCluster
+
+    if n <= 0:
+        raise PathganInputError(f"the number of Dask workers must be positive, got {n}")
+    with warnings.catch_warnings():
+        # The scheduler's HTTP endpoint moves to a free port when 8787 is taken; nothing to report.
+        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+        return LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+
+
+@contextlib.contextmanager
+def shared_local_cluster(n_workers: int | None = None) -> Iterator[None]:
+    """Within this block every local cluster of ``n_workers`` (default: one per core) is one, started once.
+
+    Starting a ``LocalCluster`` costs seconds (worker processes importing OpenMM and torch); a
+    pipeline of several Dask stages, or a test session, pays it once, at its first use. When a
+    run of tasks fails, the workers are restarted, so that tasks still running stop, as they do
+    when a cluster of their own closes. Nested blocks use the outer one's cluster.
+    """
+    if _SHARED:
+        yield
+        return
+    _SHARED.update(cluster=None, n=n_workers or default_workers())
+    try:
+        yield
+    finally:
+        cluster = _SHARED.get("cluster")
+        _SHARED.clear()
+        if cluster is not None:
+            cluster.close()
+
+
 @contextlib.contextmanager
 def dask_client(
     scheduler: str | None = None, n_workers: int | None = None, timeout_s: float = CONNECT_TIMEOUT_S
 ) -> Iterator[Any]:
     """A ``distributed.Client``: to ``scheduler`` if given, else to a new local cluster.
 
+    Inside :func:`shared_local_cluster`, a local cluster of its size is that shared one.
     Raises :class:`PathganInputError` when the scheduler cannot be reached in ``timeout_s``.
     """
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if scheduler:
         try:
@@ -53,19 +98,17 @@ def dask_client(
             client.close()
         return
     n = n_workers or default_workers()
-    if n <= 0:
-        raise PathganInputError(f"the number of Dask workers must be positive, got {n}")
-    with warnings.catch_warnings():
-        # The scheduler's HTTP endpoint moves to a free port when 8787 is taken; nothing to report.
-        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
-        cluster = LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-    with cluster, Client(cluster) as client:
+    if _SHARED and n == _SHARED["n"]:
+        if _SHARED["cluster"] is None:
+            _SHARED["cluster"] = _local_cluster(n)
+        with Client(_SHARED["cluster"]) as client:
+            try:
+                yield client
+            except BaseException:
+                client.restart()  # stop the failed run's tasks still running, as closing a cluster would
+                raise
+        return
+    with _local_cluster(n) as cluster, Client(cluster) as client:
         yield client
 
 

@@ -35,6 +35,7 @@ from typing import Any
 import yaml
 
 from openmm_bridge.errors import PathganInputError
+from openmm_bridge.execution import shared_local_cluster
 from openmm_bridge.fileio import atomic_directory, atomic_file
 from openmm_bridge.input_files import sha256_hex
 from openmm_bridge.provenance import versions
@@ -191,6 +192,13 @@ class Pipeline:
         self.out.mkdir(parents=True, exist_ok=True)
         with atomic_file(self.out / "config.yaml") as tmp:
             tmp.write_text(yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+        # the pulls and the umbrella windows share one local Dask cluster (started when first needed)
+        with shared_local_cluster(self.config.smd.workers):
+            self._run_stages()
+        return json.loads((self.out / "metrics.json").read_text())
+
+    def _run_stages(self) -> None:
+        """Each stage in order: skipped when up to date, else (re)run and recorded."""
         for stage in STAGES:
             if self.up_to_date(stage):
                 self.skipped.append(stage)
@@ -210,7 +218,6 @@ class Pipeline:
             log.info(f"[{stage}] done in {time.perf_counter() - t0:.0f} s")
             if stage == "system":
                 self._check_pull()
-        return json.loads((self.out / "metrics.json").read_text())
 
     def _system(self):
         from openmm_bridge.system import MolecularSystem

@@ -27,30 +27,35 @@ def _view(xyz: np.ndarray) -> np.ndarray:
 
 
 def draw_structure(ax: plt.Axes, frame: md.Trajectory, title: str = "") -> None:
-    """Draw one frame (an mdtraj Trajectory of one frame) on a 2D axis, in Angstrom."""
+    """Draw one frame (an mdtraj Trajectory of one frame) on a 2D axis, in Angstrom.
+
+    Bonds, backbone and atoms are one collection each (a call per atom took seconds per frame).
+    """
+    from matplotlib.collections import LineCollection
+
     xyz = _view(frame.xyz[0] * 10.0)
     top = frame.topology
-    order = np.argsort(xyz[:, 2])  # far atoms first
-    for b in top.bonds:
-        i, j = b.atom1.index, b.atom2.index
-        ax.plot(xyz[[i, j], 0], xyz[[i, j], 1], color="#999999", lw=0.6, zorder=1)
+    bonds = np.array([(b.atom1.index, b.atom2.index) for b in top.bonds], dtype=int).reshape(-1, 2)
+    ax.add_collection(LineCollection(xyz[bonds][:, :, :2], colors="#999999", linewidths=0.6, zorder=1))
     codes = md.compute_dssp(frame, simplified=True)[0]
     backbone = [a.index for a in top.atoms if a.name in ("N", "CA", "C") and a.residue.is_protein]
-    for a0, a1 in zip(backbone[:-1], backbone[1:], strict=True):
-        res = top.atom(a0).residue.index
-        colour = "#d62728" if codes[res] == "H" else "#7f7f7f"
-        ax.plot(xyz[[a0, a1], 0], xyz[[a0, a1], 1], color=colour, lw=4.0, solid_capstyle="round", zorder=2)
-    for i in order:
-        el = top.atom(i).element.symbol
-        ax.scatter(
-            xyz[i, 0],
-            xyz[i, 1],
-            s=_ELEMENT_SIZES.get(el, 20),
-            c=_ELEMENT_COLOURS.get(el, "#ff69b4"),
-            edgecolors="k",
-            linewidths=0.3,
-            zorder=3,
+    if len(backbone) > 1:
+        pairs = np.array(list(zip(backbone[:-1], backbone[1:], strict=True)))
+        colours = ["#d62728" if codes[top.atom(a0).residue.index] == "H" else "#7f7f7f" for a0 in pairs[:, 0]]
+        ax.add_collection(
+            LineCollection(xyz[pairs][:, :, :2], colors=colours, linewidths=4.0, capstyle="round", zorder=2)
         )
+    order = np.argsort(xyz[:, 2])  # far atoms first
+    elements = [top.atom(int(i)).element.symbol for i in order]
+    ax.scatter(
+        xyz[order, 0],
+        xyz[order, 1],
+        s=[_ELEMENT_SIZES.get(el, 20) for el in elements],
+        c=[_ELEMENT_COLOURS.get(el, "#ff69b4") for el in elements],
+        edgecolors="k",
+        linewidths=0.3,
+        zorder=3,
+    )
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])

@@ -135,6 +135,7 @@ TINY_RUN = {
     "smd": {
         "replicas": 4,  # 2 to train on, 2 held out (the comparison splits them in halves)
         "length_ps": 2.0,
+        "equilibration_ps": 2.0,  # the quick preset's 20 ps would be most of a tiny run's MD
         "frame_interval_steps": 50,
         "checkpoint_interval_steps": 500,
         "minimize_steps": 20,
@@ -154,6 +155,15 @@ TINY_RUN = {
     "pathcv": {"windows": 3, "window_ps": 0.2, "equilibration_ps": 0.1},
     "compare": {"stride": 2},
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_local_dask_cluster():
+    """Every test's local Dask cluster of 2 workers is one, started once (seconds each otherwise)."""
+    from openmm_bridge.execution import shared_local_cluster
+
+    with shared_local_cluster(2):
+        yield
 
 
 @pytest.fixture(scope="session")
