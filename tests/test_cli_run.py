@@ -92,3 +92,20 @@ def test_a_bad_setting_exits_2_naming_it(settings, named, tmp_path, capfd):
     err = capfd.readouterr().err
     assert err.startswith("pathgan run: error: ") and named in err
     assert not out_dir.exists()  # refused before any work
+
+
+def test_the_summary_line_reads_basins_on_a_landscape_run_and_the_helix_otherwise():
+    from pathgan.cli.run import headline
+
+    generated = {
+        "t0_helix_fraction": 0.8,
+        "median_rmsd_same_t_angstrom": 1.234,
+        "spearman_best_match_vs_t": 0.9,
+    }
+    deca = headline({"generated": generated, "landscape": {"enabled": False}})
+    assert deca.startswith("Generated path: t=0 helix 0.80, median RMSD at same t 1.23 A")
+    land = {"candidates_start_in_start_basin": 0.9375, "candidates_end_in_end_basin": 0.875}
+    dipeptide = headline({"generated": generated, "landscape": land})
+    assert (
+        "helix" not in dipeptide and "0.94 start in the start basin, 0.88 end in the end basin" in dipeptide
+    )

@@ -33,6 +33,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_run)
 
 
+def headline(metrics: dict) -> str:
+    """The run's one-line summary: basins on a landscape run (the dipeptide), the helix otherwise."""
+    g, nan = metrics["generated"], float("nan")
+    same_t = (
+        f"median RMSD at same t {g.get('median_rmsd_same_t_angstrom', nan):.2f} A, "
+        f"Spearman {g.get('spearman_best_match_vs_t', nan):.3f}"
+    )
+    land = metrics.get("landscape") or {}
+    if "candidates_start_in_start_basin" in land:
+        return (
+            f"Generated paths: {land['candidates_start_in_start_basin']:.2f} start in the start basin, "
+            f"{land['candidates_end_in_end_basin']:.2f} end in the end basin; {same_t}"
+        )
+    return f"Generated path: t=0 helix {g.get('t0_helix_fraction', nan):.2f}, {same_t}"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run ``pathgan run``."""
     from pathgan.pipeline import run_pipeline
@@ -40,12 +56,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     pipe = run_pipeline(args.out, args.preset, args.config, progress=progress(args))
     metrics = json.loads((Path(args.out) / "metrics.json").read_text())
-    g = metrics["generated"]
     log.info(
         f"\nran {len(pipe.ran)} stage(s), skipped {len(pipe.skipped)}, {time.perf_counter() - t0:.0f} s. "
-        f"Generated path: t=0 helix {g.get('t0_helix_fraction', float('nan')):.2f}, "
-        f"median RMSD at same t {g.get('median_rmsd_same_t_angstrom', float('nan')):.2f} A, "
-        f"Spearman {g.get('spearman_best_match_vs_t', float('nan')):.3f}"
+        + headline(metrics)
     )
     print(f"open {args.out}/report.html; numbers in {args.out}/metrics.json")
     return 0
