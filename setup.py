@@ -38,7 +38,7 @@ setup(
         "pymbar>=4.0",  # MBAR for umbrella windows along path CVs
     ],
     extras_require={
-        "test": ["pytest>=8", "ruff>=0.6"],
+        "test": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6"],
     },
     entry_points={"console_scripts": ["pathgan=pathgan.cli:main"]},
 )

@@ -12,8 +12,11 @@ string is that pull's frames, evenly spaced in time. Then :class:`SwarmsString` 
 the 20 backbone torsions (HBonds constraints, 2 fs, 300 K; restraint 120 kcal/mol/rad^2,
 2 ps restrained runs, swarms of 16 x 20 fs) until both window tests pass (W = 10 iterations;
 the window means move by less than 0.25 rad RMS over the images, about 3 degrees a torsion,
-above the swarms' noise floor of about sqrt(2/W) x 0.4 rad; the profile changes within 3 of
-its errors) or the wall-clock budget is spent.
+above the noise floor of sqrt(2/W) x 0.4 rad that independent iterations would have; the
+profile changes within 3 of its errors) or the wall-clock budget is spent. Measured (2026-12-05,
+``--swarm-size 32 --swarm-steps 20 --budget-min 110``): 1,023 iterations, the window drift
+stationary at 0.35 rad, 1.05x the one-iteration move (correlated iterations), so the 0.25 rad
+test was never met; the end-to-end free energy over iterations 100-1023 is 27.3 +- 0.3 kcal/mol.
 
 Written to ``--out``: ``swarms.json`` (history: drift per iteration, profile per iteration;
 the window-mean profile with errors; the free-energy difference of the ends), ``swarms.npz``,

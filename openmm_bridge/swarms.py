@@ -37,8 +37,10 @@ W iterations and the W before,
   error or ``tol_profile_kcal_mol``, whichever is larger.
 
 The floor of the drift is the swarms' noise: about sqrt(2/W) times the RMS image displacement
-of one iteration at convergence (``rms_displacement_cv`` in the history); ``tol_drift`` must
-lie above it.
+of one iteration at convergence (``rms_displacement_cv`` in the history) when iterations are
+independent; ``tol_drift`` must lie above it. Where the images wander along flat directions
+(deca-alanine's 20 torsions) successive iterations are correlated and the floor is higher:
+measured there, the window drift stayed at 1.05 times the one-iteration move for 900 iterations.
 """
 
 from __future__ import annotations

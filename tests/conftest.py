@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -13,6 +14,14 @@ from openmm_bridge.pull_folder import read_protocol
 from openmm_bridge.system import MolecularSystem
 from pathgan.config import TrainingConfig
 from pathgan.data import ReferenceSet
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``-n 2``) each test process takes one of the cores: torch's own threads would oversubscribe them."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
