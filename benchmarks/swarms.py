@@ -44,9 +44,14 @@ from openmm_bridge.execution import dask_client
 from openmm_bridge.fileio import atomic_file
 from openmm_bridge.provenance import versions
 from openmm_bridge.swarms import (
+    CONVERGENCE_TESTS,
     SwarmsConfig,
     SwarmsString,
+    convergence_tests,
+    first_convergence,
+    meets_convergence,
     plot_swarms,
+    profile_stationarity,
     write_swarms_result,
 )
 from openmm_bridge.system import MolecularSystem
@@ -102,7 +107,7 @@ def ca_distance(deca: MolecularSystem, xyz: np.ndarray) -> float:
     return float(np.linalg.norm(xyz[a] - xyz[b]))
 
 
-def model_check(out: Path, seed: int) -> None:
+def model_check(out: Path, seed: int, convergence: str = "window") -> None:
     """The test's run on the curved double well, drawn: contours, exact path, first and final strings, profiles."""
     from openmm_bridge.collective_variables import cartesian
     from openmm_bridge.model_surfaces import (
@@ -119,9 +124,9 @@ def model_check(out: Path, seed: int) -> None:
     start = np.linspace(*surface.minima, 9)
     xy = [cartesian("x:0", 1), cartesian("y:0", 1)]
     cfg = SwarmsConfig(
-        max_iterations=60, restraint_k_kcal_mol=100.0, equilibration_steps=400, sample_every_steps=5,
+        max_iterations=100, restraint_k_kcal_mol=100.0, equilibration_steps=400, sample_every_steps=5,
         swarm_size=48, swarm_steps=10, friction_per_ps=5.0, timestep_fs=2.0, smoothing=0.0,
-        convergence_window=10, tol_drift=0.025, seed=seed,
+        convergence_window=10, tol_drift=0.025, seed=seed, convergence=convergence,
     )  # fmt: skip
     t0 = time.time()
     result = SwarmsString(surface.system(mass_amu=4.0), structures(start), xy, cfg).run(
@@ -163,6 +168,7 @@ def model_check(out: Path, seed: int) -> None:
     b.legend(frameon=False, fontsize=8)
     save_figure(fig, out / "model.png")
     summary = {
+        "convergence": convergence,
         "converged": result.converged,
         "iterations": result.iterations,
         "wall_s": wall,
@@ -176,6 +182,95 @@ def model_check(out: Path, seed: int) -> None:
     with atomic_file(out / "model.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=1) + "\n")
     print(json.dumps({k: v for k, v in summary.items() if k != "versions"}, indent=1))
+
+
+def reassess(path: Path, convergence: str, precision: float) -> None:
+    """Replay a recorded history through another stopping test: where it would have stopped, and what it says then and at the end.
+
+    Valid because the tests never feed back into the iterations (:func:`first_convergence`).
+    Written beside the history as ``reassess-<convergence>.json``.
+    """
+    meta = json.loads(path.read_text())
+    cfg = SwarmsConfig.from_dict(
+        meta["config"] | {"convergence": convergence, "profile_precision_kcal_mol": precision}
+    )
+    # files written before "periodic" was recorded: every torsion name starts with its kind
+    torsion = ("phi", "psi", "omega", "chi1", "chi2", "chi3", "chi4")
+    names = meta["collective_variables"]
+    periodic = np.array(meta.get("periodic") or [n.split(":")[0] in torsion for n in names])
+    history = meta["history"]
+    stop = first_convergence(history, cfg, periodic)
+
+    def state(rows: list[dict]) -> dict:
+        st = profile_stationarity(rows, periodic, cfg.tol_profile_kcal_mol, cfg.profile_sigmas, precision)
+        out = {k: v for k, v in st.items() if not isinstance(v, np.ndarray)}
+        return out | {
+            "iterations": len(rows),
+            "delta_f_kcal_mol": float(st["profile_kcal_mol"][-1]),
+            "delta_f_error_kcal_mol": float(st["profile_error_kcal_mol"][-1]),
+        }
+
+    report = {
+        "history": str(path),
+        "convergence": convergence,
+        "profile_precision_kcal_mol": precision,
+        "stops_at_iteration": stop,
+        "at_stop": state(history[:stop]) if stop else None,
+        "at_end": state(history),
+        "later_prefixes_passing_fraction": (
+            float(np.mean([meets(history[:t], cfg, periodic) for t in range(stop, len(history) + 1, 10)]))
+            if stop
+            else None
+        ),
+        "versions": versions(),
+    }
+    with atomic_file(path.parent / f"reassess-{convergence}.json") as tmp:
+        tmp.write_text(json.dumps(report, indent=1) + "\n")
+    draw_reassessment(history, periodic, cfg, stop, path.parent / f"reassess-{convergence}.png")
+    print(json.dumps({k: v for k, v in report.items() if k != "versions"}, indent=1))
+
+
+def draw_reassessment(
+    history: list[dict], periodic: np.ndarray, cfg: SwarmsConfig, stop: int | None, png: Path
+) -> None:
+    """Three panels: the production's profile (at the stop and at the end), each iteration's
+    end-to-end free energy with blocks of 100, and the string's distance to its recent mean."""
+    from openmm_bridge.plots import plt, save_figure
+    from openmm_bridge.swarms import arc_length, string_distance
+
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(16, 4.2))
+    ends = {"at the end": history} | ({f"at the stop (iteration {stop})": history[:stop]} if stop else {})
+    for label, rows in ends.items():
+        st = profile_stationarity(
+            rows, periodic, cfg.tol_profile_kcal_mol, cfg.profile_sigmas, cfg.profile_precision_kcal_mol
+        )
+        a.errorbar(arc_length(st["z"], periodic), st["profile_kcal_mol"], yerr=st["profile_error_kcal_mol"],
+                   marker=".", capsize=2, label=f"{label}: iterations {st['production_from_iteration']}-{len(rows)}")  # fmt: skip
+    a.set(xlabel="arc length along the mean string (rad)", ylabel="free energy (kcal/mol)",
+          title="profile: mean over the production")  # fmt: skip
+    a.legend(frameon=False, fontsize=8)
+    it = np.array([row["iteration"] for row in history])
+    d_f = np.array([row["profile_kcal_mol"][-1] for row in history])
+    b.plot(it, d_f, ".", ms=2, color="0.6", label="each iteration")
+    n = len(d_f) // 100 * 100
+    b.plot(it[:n].reshape(-1, 100).mean(1), d_f[:n].reshape(-1, 100).mean(1), "C0s-", label="blocks of 100")
+    c.plot(it, string_distance(history, periodic), "C2-", lw=0.8)
+    production = profile_stationarity(history, periodic, cfg.tol_profile_kcal_mol, cfg.profile_sigmas,
+                                      cfg.profile_precision_kcal_mol)["production_from_iteration"]  # fmt: skip
+    for ax in (b, c):
+        ax.axvline(production, color="k", ls=":", lw=1, label=f"production from {production} (at the end)")
+        if stop:
+            ax.axvline(stop, color="C3", ls="--", lw=1, label=f"profile test met at {stop}")
+    b.set(xlabel="iteration", ylabel="F(last image) - F(first) (kcal/mol)", title="end-to-end free energy")
+    b.legend(frameon=False, fontsize=8)
+    c.set(xlabel="iteration", ylabel="RMS distance (rad)", title="string to the mean of the last quarter")
+    c.legend(frameon=False, fontsize=8)
+    save_figure(fig, png)
+
+
+def meets(history: list[dict], cfg: SwarmsConfig, periodic: np.ndarray) -> bool:
+    """Whether the test passes on this much of the history."""
+    return meets_convergence(convergence_tests(history, cfg, periodic), cfg)
 
 
 def main() -> None:
@@ -200,9 +295,20 @@ def main() -> None:
     parser.add_argument("--platform", default="Reference")
     parser.add_argument("--model", action="store_true", help="only the analytic 2-D check (about a minute)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--convergence", choices=CONVERGENCE_TESTS, default="window", help="the stopping test"
+    )
+    parser.add_argument(
+        "--precision", type=float, default=0.5, help='"profile": kcal/mol, the mean\'s largest error'
+    )
+    parser.add_argument("--reassess", type=Path, metavar="SWARMS_JSON",
+                        help="judge a recorded run's history by --convergence instead of running (writes reassess.json beside it)")  # fmt: skip
     args = parser.parse_args()
     if args.model:
-        model_check(args.out, args.seed)
+        model_check(args.out, args.seed, args.convergence)
+        return
+    if args.reassess:
+        reassess(args.reassess, args.convergence, args.precision)
         return
     t0 = time.time()
     with warnings.catch_warnings():
@@ -222,6 +328,8 @@ def main() -> None:
         timestep_fs=2.0,
         convergence_window=args.window,
         tol_drift=args.tol_drift,
+        convergence=args.convergence,
+        profile_precision_kcal_mol=args.precision,
         platform=args.platform,
     )
     t_setup = time.time() - t0

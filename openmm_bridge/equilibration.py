@@ -31,12 +31,9 @@ equilibration is reused, a killed one is redone from the start.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import importlib.metadata
-import io
 import json
-import logging
 import math
 import os
 import shutil
@@ -58,6 +55,7 @@ from .pull_coordinates import PullCoordinate
 from .pull_folder import MANIFEST, START_PDB, TRAJECTORY, read_manifest, recorded_protocol, write_json
 from .reporters import DCDFrameReporter
 from .system import MolecularSystem
+from .timeseries import statistical_inefficiency, transient
 from .units import ANGSTROM_PER_NM
 
 __all__ = [
@@ -162,34 +160,6 @@ class EquilibrationRecorder:
         self._file.close()
 
 
-def _timeseries() -> Any:
-    """``pymbar.timeseries``, imported without its banners, its loggers quiet."""
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        from pymbar import timeseries
-    logging.getLogger("pymbar").setLevel(logging.ERROR)
-    return timeseries
-
-
-def _inefficiency(series: np.ndarray) -> float:
-    """pymbar's statistical inefficiency (>= 1, in samples); the whole length for a series too short to tell."""
-    from pymbar.utils import ParameterError
-
-    if len(series) < 4 or np.ptp(series) == 0.0:
-        return float(max(len(series), 1))
-    try:
-        return float(max(_timeseries().statistical_inefficiency(series), 1.0))
-    except ParameterError:
-        return float(len(series))
-
-
-def _transient(series: np.ndarray) -> int:
-    """Samples to discard at the start of ``series`` (pymbar's ``detect_equilibration``; 0 if too short)."""
-    if len(series) < 4 or np.ptp(series) == 0.0:
-        return 0
-    # about 200 candidate origins: detect_equilibration costs one inefficiency per origin
-    return int(_timeseries().detect_equilibration(series, fast=True, nskip=max(len(series) // 200, 1))[0])
-
-
 def decorrelation(values: np.ndarray, energies: np.ndarray, sample_interval_ps: float) -> dict[str, float]:
     """Transient and decorrelation time of an equilibration's coordinate and energy series.
 
@@ -211,8 +181,8 @@ def decorrelation(values: np.ndarray, energies: np.ndarray, sample_interval_ps: 
     values, energies = np.asarray(values, dtype=np.float64), np.asarray(energies, dtype=np.float64)
     # at most half the run: on a short series detect_equilibration may pick a late origin whose
     # few samples look uncorrelated (an underestimated g wins its maximum of N_eff)
-    t0 = min(max(_transient(values), _transient(energies)), len(values) // 2)
-    g_c, g_e = _inefficiency(values[t0:]), _inefficiency(energies[t0:])
+    t0 = min(max(transient(values), transient(energies)), len(values) // 2)
+    g_c, g_e = statistical_inefficiency(values[t0:]), statistical_inefficiency(energies[t0:])
     return {
         "t0_samples": t0,
         "g_coordinate": g_c,

@@ -27,9 +27,11 @@ The profile is that of the restrained free energy F_K = -kT ln(exp(-F/kT) convol
 restraint's Gaussian of width sqrt(kT/K)), integrated by the trapezoid rule between images:
 both bias it, by amounts that shrink with stiffer K and more images.
 
-Convergence (a swarm's drift is noisy, so single iterations are never compared):
-``convergence_window`` = W iterations are averaged, and the run stops when, between the last
-W iterations and the W before,
+Convergence (a swarm's drift is noisy, so single iterations are never compared), by one of
+two tests (``convergence``):
+
+``"window"`` (the default): ``convergence_window`` = W iterations are averaged, and the run
+stops when, between the last W iterations and the W before,
 
 - the images' mean positions moved less than ``tol_drift`` (RMS over images of the
   displacement, variable units: rad / A), and
@@ -38,16 +40,25 @@ W iterations and the W before,
 
 The floor of the drift is the swarms' noise: about sqrt(2/W) times the RMS image displacement
 of one iteration at convergence (``rms_displacement_cv`` in the history) when iterations are
-independent; ``tol_drift`` must lie above it. Where the images wander along flat directions
-(deca-alanine's 20 torsions) successive iterations are correlated and the floor is higher:
-measured there, the window drift stayed at 1.05 times the one-iteration move for 900 iterations.
+independent; ``tol_drift`` must lie above it. A stationary string's window drift falls as
+1/sqrt(W) only once W exceeds the iterations' correlation. Deca-alanine's 20 torsions are
+correlated over about 100 iterations: after its transient (the first 345 of 1,023 iterations,
+while the string relaxed from the pulled path), the window drift averaged 0.35 rad at W = 10,
+0.32 at 100, 0.25 at 200 and 0.19 at 300, so a 0.25 rad tolerance needs W >= 200, and 400
+iterations after the transient before it can be judged.
+
+``"profile"``: the free-energy profile is stationary (:func:`profile_stationarity`): after its
+transient, the two halves of the run agree within ``profile_sigmas`` of their errors (counted
+with the iterations' correlation) or ``tol_profile_kcal_mol``, the mean's largest error is at
+most ``profile_precision_kcal_mol``, and each half holds at least ten independent iterations.
+The string's own drift between the halves is recorded beside it (``string_drift_between_halves_cv``):
+where it stays large, the free energy is converged but the path is not unique.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,9 +79,15 @@ from .context import get_platform, langevin, make_context
 from .errors import PathganInputError
 from .fileio import atomic_file
 from .provenance import versions
-from .settings import Settings, at_least, non_negative, positive, within
+from .settings import Settings, at_least, non_negative, one_of, positive, within
 from .string_method import check_images, reparametrize
+from .timeseries import mean_and_error, statistical_inefficiency, transient
 from .units import angstrom_to_nm, nm_to_angstrom
+
+#: The stopping tests: the last two windows of W iterations, or the profile's stationarity since the transient.
+CONVERGENCE_TESTS = ("window", "profile")
+#: The "profile" test needs at least this many independent iterations in each half of the production.
+MIN_EFFECTIVE_PER_HALF = 10.0
 
 #: Settings that are gone, and why (an old configuration is refused with this text).
 REMOVED = {
@@ -106,6 +123,8 @@ class SwarmsConfig(Settings):
     tol_drift: float = non_negative(0.02)  # RMS move of the window-mean images, CV units (rad / A)
     tol_profile_kcal_mol: float = non_negative(0.5)  # profile change always accepted below this
     profile_sigmas: float = positive(3.0)  # ... or below this many of its errors
+    convergence: str = one_of(CONVERGENCE_TESTS, "window")  # the stopping test (module docstring)
+    profile_precision_kcal_mol: float = positive(0.5)  # "profile": largest error of the production mean
     platform: str = "Reference"
     seed: int = 0
 
@@ -125,23 +144,6 @@ class SwarmsConfig(Settings):
                 f"{where}.sample_every_steps: must be at most half of equilibration_steps "
                 f"({self.equilibration_steps}), got {self.sample_every_steps}"
             )
-
-
-def mean_and_error(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean, standard error and statistical inefficiency of each column of ``samples`` (n, d).
-
-    The error counts n / g independent samples, g from ``pymbar.timeseries`` (1 for a constant column).
-    """
-    from pymbar import timeseries
-
-    logging.getLogger("pymbar").setLevel(logging.ERROR)
-    x = np.asarray(samples, dtype=np.float64)
-    g = np.ones(x.shape[1])
-    for j in range(x.shape[1]):
-        if np.ptp(x[:, j]) > 0:
-            g[j] = max(1.0, float(timeseries.statistical_inefficiency(x[:, j])))
-    err = x.std(axis=0, ddof=1) * np.sqrt(g / len(x))
-    return x.mean(axis=0), err, g
 
 
 def image_task(
@@ -245,6 +247,152 @@ def window_mean(history: list[dict[str, Any]], periodic: np.ndarray) -> dict[str
     }
 
 
+def string_distance(history: list[dict[str, Any]], periodic: np.ndarray) -> np.ndarray:
+    """Each iteration's RMS distance (n_iterations,) over inner images to the mean string of the last quarter, rad / A.
+
+    It falls while the string relaxes from its first guess and then fluctuates: the series whose
+    transient marks where a stationary run begins.
+    """
+    ref = window_mean(history[-max(len(history) // 4, 1) :], periodic)["z"]
+    zs = np.array([row["z"] for row in history])
+    d = periodic_delta(zs, ref, periodic)[:, 1:-1]
+    return np.sqrt(np.mean(np.sum(d**2, axis=-1), axis=-1)) if d.shape[1] else np.zeros(len(history))
+
+
+def profile_stationarity(
+    history: list[dict[str, Any]],
+    periodic: np.ndarray,
+    tol_kcal_mol: float,
+    sigmas: float,
+    precision_kcal_mol: float,
+) -> dict[str, Any]:
+    """The "profile" convergence test over every iteration so far, and the production's means.
+
+    The transient is discarded: the later of pymbar's ``detect_equilibration`` origins of the
+    end-to-end free energy of each iteration and of the string's distance to its recent mean
+    (:func:`string_distance`), at most half the history. The string's relaxation is the clearer
+    signal: on deca-alanine each iteration's free energy scatters by 7 kcal/mol, which hides a
+    2 kcal/mol drift of the first 300 iterations while the string was still settling. The rest, the production, is split into
+    halves. Each point k of the profile has a statistical inefficiency g_k over the production
+    (in iterations: successive strings are correlated), so the production mean has the error
+    sd_k sqrt(g_k / n). The halves' difference is judged against the noise about the production's
+    straight-line fit, sd'_k sqrt(g'_k / n1 + g'_k / n2) with sd' and g' of the residuals: under
+    stationarity the same as sd and g, while a slow trend, which inflates sd and g alike, would
+    otherwise hide itself (a trend of 3 kcal/mol over 200 iterations of 1 kcal/mol noise passed
+    at 1.7 sigma that way). Converged when
+
+    - the halves agree everywhere within ``sigmas`` of that error or ``tol_kcal_mol``;
+    - the production mean's largest error is at most ``precision_kcal_mol``;
+    - each half holds at least ``MIN_EFFECTIVE_PER_HALF`` independent iterations (n_half / g_max),
+      so that neither g nor the halves' comparison rests on a handful of iterations.
+
+    Returns the history-row fields (``production_from_iteration``, ``production_iterations``,
+    ``profile_g_max``, ``profile_error_max_kcal_mol``, ``profile_halves_change_sigmas``,
+    ``effective_iterations_per_half``, ``profile_converged``, and, as a diagnostic,
+    ``string_drift_between_halves_cv``: the RMS over inner images of the move of the halves'
+    mean strings, rad / A) and the production's ``z`` (mean string), ``profile_kcal_mol`` and
+    ``profile_error_kcal_mol`` (arrays, not stored in the row).
+    """
+    profiles = np.array([row["profile_kcal_mol"] for row in history])
+    t0 = min(
+        max(transient(profiles[:, -1]), transient(string_distance(history, periodic))), len(history) // 2
+    )
+    prod, rows = profiles[t0:], history[t0:]
+    n = len(prod)
+    if n < 4:
+        return {"profile_converged": False, "production_from_iteration": None}
+    g = np.array([statistical_inefficiency(col) if np.ptp(col) > 0 else 1.0 for col in prod.T])
+    error = prod.std(axis=0, ddof=1) * np.sqrt(g / n)
+    # the halves are compared against the noise about a straight line: a slow trend would
+    # otherwise pass for correlation (it inflates g and sd alike) and hide itself
+    t = np.arange(n) - (n - 1) / 2.0
+    slope = t @ (prod - prod.mean(axis=0)) / (t @ t)
+    residual = prod - prod.mean(axis=0) - np.outer(t, slope)
+    g_noise = np.array([statistical_inefficiency(col) if np.ptp(col) > 0 else 1.0 for col in residual.T])
+    n1 = n // 2
+    change = np.abs(prod[:n1].mean(axis=0) - prod[n1:].mean(axis=0))
+    sigma = residual.std(axis=0, ddof=2) * np.sqrt(g_noise / n1 + g_noise / (n - n1))
+    first, second = window_mean(rows[:n1], periodic), window_mean(rows[n1:], periodic)
+    moved = np.linalg.norm(periodic_delta(second["z"], first["z"], periodic), axis=1)[1:-1]
+    effective = min(n1, n - n1) / float(g.max())
+    within = bool(np.all(change <= np.maximum(tol_kcal_mol, sigmas * sigma)))
+    return {
+        "production_from_iteration": int(rows[0]["iteration"]),
+        "production_iterations": n,
+        "profile_g_max": float(g.max()),
+        "profile_error_max_kcal_mol": float(error.max()),
+        "profile_halves_change_sigmas": float(
+            np.max(np.where(sigma > 0, change / np.maximum(sigma, 1e-300), 0.0))
+        ),
+        "effective_iterations_per_half": float(effective),
+        "string_drift_between_halves_cv": float(np.sqrt(np.mean(moved**2))) if len(moved) else 0.0,
+        "profile_converged": bool(
+            within and error.max() <= precision_kcal_mol and effective >= MIN_EFFECTIVE_PER_HALF
+        ),
+        "z": window_mean(rows, periodic)["z"],
+        "profile_kcal_mol": prod.mean(axis=0),
+        "profile_error_kcal_mol": error,
+    }
+
+
+def convergence_tests(
+    history: list[dict[str, Any]], config: SwarmsConfig, periodic: np.ndarray
+) -> dict[str, Any]:
+    """The history-row fields of both tests on ``history`` so far (see the module docstring).
+
+    The window test compares the last W iterations with the W before (its fields stay None until
+    2W iterations exist); the profile test (:func:`profile_stationarity`) runs on every iteration
+    since the transient. Both are computed whichever stops the run, so each can be read later.
+    """
+    c = config
+    row: dict[str, Any] = {}
+    w = c.convergence_window
+    if len(history) >= 2 * w:
+        new = window_mean(history[-w:], periodic)
+        old = window_mean(history[-2 * w : -w], periodic)
+        moved = np.linalg.norm(periodic_delta(new["z"], old["z"], periodic), axis=1)
+        change = np.abs(new["profile_kcal_mol"] - old["profile_kcal_mol"])
+        # error of the difference; with equal windows, the pooled scatter of both (2W - 2 dof)
+        sigma = np.sqrt(new["profile_error_kcal_mol"] ** 2 + old["profile_error_kcal_mol"] ** 2)
+        sigmas = np.where(sigma > 0, change / np.maximum(sigma, 1e-300), 0.0)
+        row |= {
+            "window_drift_cv": float(np.sqrt(np.mean(moved[1:-1] ** 2))),
+            "window_profile_change_kcal_mol": float(change.max()),
+            "window_profile_change_sigmas": float(sigmas.max()),
+            "window_profile_within_error": bool(
+                np.all(change <= np.maximum(c.tol_profile_kcal_mol, c.profile_sigmas * sigma))
+            ),
+        }
+    stationarity = profile_stationarity(
+        history, periodic, c.tol_profile_kcal_mol, c.profile_sigmas, c.profile_precision_kcal_mol
+    )
+    return row | {k: v for k, v in stationarity.items() if not isinstance(v, np.ndarray)}
+
+
+def meets_convergence(row: dict[str, Any], config: SwarmsConfig) -> bool:
+    """Whether a history row passes ``config.convergence``: "window" (drift and profile) or "profile"."""
+    if config.convergence == "profile":
+        return bool(row.get("profile_converged"))
+    if row.get("window_drift_cv") is None:
+        return False
+    return row["window_drift_cv"] < config.tol_drift and bool(row["window_profile_within_error"])
+
+
+def first_convergence(
+    history: list[dict[str, Any]], config: SwarmsConfig, periodic: np.ndarray
+) -> int | None:
+    """The iteration at which a run with ``config`` would have stopped on this ``history``, or None.
+
+    The tests read the history and never feed back into the iterations (each iteration's seeds
+    depend on the seed and its number only), so a recorded history can be judged afresh by
+    another test: the run stopped there would have produced the same iterations up to it.
+    """
+    for t in range(1, len(history) + 1):
+        if meets_convergence(convergence_tests(history[:t], config, periodic), config):
+            return int(history[t - 1]["iteration"])
+    return None
+
+
 def measure(system: mm.System, structures_angstrom: np.ndarray, cvs: list[CollectiveVariable]) -> np.ndarray:
     """The variables (n, n_cvs), rad / A, of structures (n, n_atoms, 3) in Angstrom."""
     work = mm.XmlSerializer.deserialize(mm.XmlSerializer.serialize(system))
@@ -317,8 +465,9 @@ class SwarmsResult:
     """Outcome of a swarms run.
 
     ``z`` (n_images, n_cvs): the last string; ``z_mean``: the images averaged over the last
-    ``convergence_window`` iterations, with the free energy along them (``profile_kcal_mol``,
-    zero at the first image) and its error; ``arc_length``: along ``z_mean`` (rad / A);
+    ``convergence_window`` iterations (``convergence="window"``) or over every iteration since
+    the transient ("profile"), with the free energy along them (``profile_kcal_mol``, zero at
+    the first image) and its error; ``arc_length``: along ``z_mean`` (rad / A);
     ``structures`` (n_images, n_atoms, 3): the last equilibrated structures, Angstrom.
     """
 
@@ -429,46 +578,30 @@ class SwarmsString:
             "window_profile_within_error": None,
         }
         self.history.append(row)
-        row.update(self._window_test())
+        row.update(convergence_tests(self.history, c, self.periodic))
         self.z = new
         self.positions_nm = np.array([r["positions_nm"] for r in results])
         return row
 
-    def _window_test(self) -> dict[str, Any]:
-        """Compare the last W iterations with the W before (empty until 2W iterations exist)."""
-        w = self.config.convergence_window
-        if len(self.history) < 2 * w:
-            return {}
-        new = window_mean(self.history[-w:], self.periodic)
-        old = window_mean(self.history[-2 * w : -w], self.periodic)
-        moved = np.linalg.norm(periodic_delta(new["z"], old["z"], self.periodic), axis=1)
-        change = np.abs(new["profile_kcal_mol"] - old["profile_kcal_mol"])
-        # error of the difference; with equal windows, the pooled scatter of both (2W - 2 dof)
-        sigma = np.sqrt(new["profile_error_kcal_mol"] ** 2 + old["profile_error_kcal_mol"] ** 2)
-        sigmas = np.where(sigma > 0, change / np.maximum(sigma, 1e-300), 0.0)
-        return {
-            "window_drift_cv": float(np.sqrt(np.mean(moved[1:-1] ** 2))),
-            "window_profile_change_kcal_mol": float(change.max()),
-            "window_profile_change_sigmas": float(sigmas.max()),
-            "window_profile_within_error": bool(
-                np.all(
-                    change <= np.maximum(self.config.tol_profile_kcal_mol, self.config.profile_sigmas * sigma)
-                )
-            ),
-        }
-
     def converged(self) -> bool:
-        """Whether the last history row meets both window tests (see the module docstring)."""
-        if not self.history or self.history[-1]["window_drift_cv"] is None:
-            return False
-        row = self.history[-1]
-        return row["window_drift_cv"] < self.config.tol_drift and row["window_profile_within_error"]
+        """Whether the last history row passes the configured test (see the module docstring)."""
+        return bool(self.history) and meets_convergence(self.history[-1], self.config)
 
     def result(self, converged: bool) -> SwarmsResult:
-        """The outcome so far (the window means over the last W iterations, or fewer if not run)."""
+        """The outcome so far: the means over the last W iterations ("window"), or over the production ("profile")."""
         if not self.history:
             raise PathganInputError("swarms: no iteration has run")
-        last = window_mean(self.history[-self.config.convergence_window :], self.periodic)
+        c = self.config
+        last = window_mean(self.history[-c.convergence_window :], self.periodic)
+        if c.convergence == "profile":
+            production = profile_stationarity(
+                self.history,
+                self.periodic,
+                c.tol_profile_kcal_mol,
+                c.profile_sigmas,
+                c.profile_precision_kcal_mol,
+            )
+            last = production if "z" in production else last  # fewer than 4 iterations: the window
         return SwarmsResult(
             z=self.z.copy(),
             z_mean=last["z"],
@@ -484,7 +617,7 @@ class SwarmsString:
     def run(
         self, scheduler: str | None = None, n_workers: int | None = None, progress: bool = True
     ) -> SwarmsResult:
-        """Iterate until converged (both window tests) or ``max_iterations``."""
+        """Iterate until converged (``config.convergence``) or ``max_iterations``."""
         from .execution import dask_client
 
         converged = False
@@ -506,6 +639,7 @@ def write_swarms_result(
     d_f, d_f_err = result.delta_f_kcal_mol
     meta = {
         "collective_variables": [v.name for v in cvs],
+        "periodic": [v.periodic for v in cvs],
         "units": {"torsions": "radian", "distances and positions": "angstrom", "energy": "kcal/mol"},
         "converged": result.converged,
         "iterations": result.iterations,

@@ -32,11 +32,13 @@ def test_refine_string_and_swarms(deca_dir, deca, small_pull, tmp_path, capsys):
     argv = ["refine", "--method", "swarms", "--system", str(deca_dir), "--path", str(path)]
     argv += ["--out", str(tmp_path / "w"), "--images", "4", "--max-iterations", "1", "--swarm-size", "2"]
     argv += ["--cvs", "phi:ALA3", "psi:ALA3", "distance:8-108", "--workers", "2", "--quiet"]
-    assert main(argv) == 0
+    assert main([*argv, "--convergence", "profile", "--precision", "0.3"]) == 0
     meta = json.loads((tmp_path / "w" / "swarms.json").read_text())
     assert (
         meta["collective_variables"] == ["phi:ALA3", "psi:ALA3", "distance:8-108"] and meta["iterations"] == 1
     )
+    assert meta["periodic"] == [True, True, False]
+    assert meta["config"]["convergence"] == "profile" and meta["config"]["profile_precision_kcal_mol"] == 0.3
     capsys.readouterr()
 
 

@@ -32,10 +32,11 @@ from openmm_bridge.model_surfaces import CurvedDoubleWell, distance_to_path, min
 from openmm_bridge.swarms import (
     SwarmsConfig,
     SwarmsString,
+    first_convergence,
     free_energy_profile,
-    mean_and_error,
     measure,
     plot_swarms,
+    profile_stationarity,
     smooth,
     structures_for_images,
     unwrap_string,
@@ -73,6 +74,8 @@ def test_swarms_converge_on_the_curved_double_well(tmp_path):
     assert result.converged and 20 <= result.iterations < 60
     last = result.history[-1]
     assert last["window_drift_cv"] < 0.025 and last["window_profile_within_error"]
+    # a recorded history replayed through the same test stops where the run stopped
+    assert first_convergence(result.history, cfg, np.zeros(2, bool)) == result.iterations
     np.testing.assert_allclose(result.z_mean[[0, -1]], surface.minima, atol=1e-9)  # ends fixed
     assert distance_to_path(result.z_mean, exact).max() < 0.1
     mean_force = surface.restrained_mean_force(result.z_mean, 100.0, 300.0)
@@ -87,6 +90,74 @@ def test_swarms_converge_on_the_curved_double_well(tmp_path):
     assert meta["delta_f_kcal_mol"] == result.profile_kcal_mol[-1] and "openmm" in meta["versions"]
     plot_swarms(result, tmp_path / "swarms.png")
     assert (tmp_path / "swarms.png").stat().st_size > 0
+
+
+def test_swarms_converge_on_the_curved_double_well_by_the_profile_test():
+    """The "profile" test: the start's transient left out, the production's mean string on the path."""
+    surface = CurvedDoubleWell()
+    exact = minimum_energy_path(surface, 401)
+    cfg = SwarmsConfig(
+        max_iterations=80, restraint_k_kcal_mol=100.0, equilibration_steps=400, sample_every_steps=5,
+        swarm_size=48, swarm_steps=10, friction_per_ps=5.0, timestep_fs=2.0, smoothing=0.0,
+        convergence="profile", profile_precision_kcal_mol=0.25, seed=2,
+    )  # fmt: skip
+    string = SwarmsString(surface.system(mass_amu=4.0), structures(np.linspace(*surface.minima, 9)), XY, cfg)
+    result = string.run(n_workers=2, progress=False)
+    last = result.history[-1]
+    assert result.converged and last["profile_converged"] and result.iterations < 80
+    assert last["production_from_iteration"] > 1  # the first strings, 0.6 A off the path, are a transient
+    assert last["effective_iterations_per_half"] >= 10 and last["profile_error_max_kcal_mol"] <= 0.25
+    assert distance_to_path(result.z_mean, exact).max() < 0.1
+    assert last["string_drift_between_halves_cv"] < 0.1  # here the path, too, is stationary
+    mean_force = surface.restrained_mean_force(result.z_mean, 100.0, 300.0)
+    expected, _ = free_energy_profile(result.z_mean, mean_force, np.zeros_like(mean_force), np.zeros(2, bool))
+    z_scores = (result.profile_kcal_mol - expected)[1:] / result.profile_error_kcal_mol[1:]
+    assert np.abs(z_scores).max() < 3, z_scores
+
+
+def _rows(profiles: np.ndarray, middle: np.ndarray | None = None) -> list[dict]:
+    """History rows of a 3-image string in two Cartesian variables with these profiles (n, 3).
+
+    ``middle`` (n, 2): the middle image of each iteration (default: fixed at (0.5, 0.5)).
+    """
+    middle = np.full((len(profiles), 2), 0.5) if middle is None else middle
+    return [
+        {"iteration": i + 1, "z": [[0.0, 0.0], m.tolist(), [1.0, 1.0]], "profile_kcal_mol": p.tolist()}
+        for i, (p, m) in enumerate(zip(profiles, middle, strict=True))
+    ]
+
+
+def test_profile_stationarity_tells_a_drifting_profile_from_a_stationary_one():
+    rng = np.random.default_rng(5)
+    base = np.array([0.0, 4.0, 2.0])
+    noise = np.hstack([np.zeros((200, 1)), rng.normal(size=(200, 2))])  # 1 kcal/mol per iteration
+    flat = np.zeros(2, bool)
+
+    def test(profiles: np.ndarray) -> dict:
+        return profile_stationarity(_rows(profiles), flat, 0.5, 3.0, 0.5)
+
+    steady = test(base + noise)
+    assert steady["profile_converged"] and steady["profile_g_max"] < 1.5
+    assert steady["profile_error_kcal_mol"][2] == pytest.approx(np.std(noise[:, 2]) / np.sqrt(200), rel=0.3)
+    # a trend of 3 kcal/mol over the run: the halves differ by 1.5, ten times their error
+    trend = np.outer(np.linspace(0.0, 3.0, 200), [0.0, 1.0, 1.0])
+    assert not test(base + noise + trend)["profile_converged"]
+    assert not test(base + noise[:15])["profile_converged"]  # 7 iterations a half: too few to judge
+    assert not test(base + 10 * noise)["profile_converged"]  # error 0.7 > the 0.5 asked for
+    # a transient (the first 30 iterations 20 kcal/mol off) is discarded, then the rest passes
+    start = base + noise + np.where(np.arange(200)[:, None] < 30, [0.0, 20.0, 20.0], 0.0)
+    late = test(start)
+    assert late["profile_converged"] and 25 <= late["production_from_iteration"] <= 60
+    assert late["profile_kcal_mol"][1] == pytest.approx(4.0, abs=0.3)
+    # the string relaxes over its first 100 iterations while the profile's noise hides its shift:
+    # the string's own distance marks the transient
+    t = np.arange(200)[:, None]
+    settling = 0.5 + np.hstack([2.0 * np.exp(-t / 25.0), np.zeros_like(t)]) + 0.01 * rng.normal(size=(200, 2))
+    shifted = base + 3 * noise + np.where(t < 100, [0.0, 1.0, 1.0], 0.0)
+    st = profile_stationarity(_rows(shifted, settling), flat, 0.5, 3.0, 1.0)
+    assert st["production_from_iteration"] >= 80 and st["profile_kcal_mol"][1] == pytest.approx(4.0, abs=0.3)
+    no_string = profile_stationarity(_rows(shifted), flat, 0.5, 3.0, 1.0)
+    assert no_string["production_from_iteration"] < st["production_from_iteration"]
 
 
 def _diatomics() -> mm.System:
@@ -206,18 +277,6 @@ def test_free_energy_profile_integrates_the_mean_force():
     # an angle across +-pi: the step is the short way round
     p, _ = free_energy_profile(np.array([[3.0], [-3.0]]), np.ones((2, 1)), np.zeros((2, 1)), np.array([True]))
     assert p[1] == pytest.approx(2 * np.pi - 6.0)
-
-
-def test_mean_and_error_counts_correlated_samples_once():
-    rng = np.random.default_rng(0)
-    white = rng.normal(size=(2000, 1))
-    ar = np.zeros((2000, 1))
-    for i in range(1, 2000):  # AR(1), phi = 0.9: g = (1 + phi) / (1 - phi) = 19
-        ar[i] = 0.9 * ar[i - 1] + rng.normal()
-    m, e, g = mean_and_error(np.hstack([white, ar, np.ones((2000, 1))]))
-    assert g[0] < 1.5 and 12 < g[1] < 28 and g[2] == 1 and e[2] == 0
-    assert e[0] == pytest.approx(1 / np.sqrt(2000), rel=0.1)
-    assert e[1] == pytest.approx(np.std(ar) * np.sqrt(19 / 2000), rel=0.3)
 
 
 def test_structures_for_images_and_measure():

@@ -48,6 +48,16 @@ def add_refine(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--step-size", type=float, help="string: A^2/(kcal/mol) per iteration (default 5e-4)")
     p.add_argument("--cvs", nargs="+", help="swarms: collective variables (phi:ALA2 ..., distance:I-J)")
     p.add_argument("--swarm-size", type=int, default=16)
+    p.add_argument(
+        "--convergence",
+        choices=("window", "profile"),
+        default="window",
+        help="swarms: stop when the window means stop moving (drift and profile), or when the free-energy "
+        "profile is stationary since its transient, to --precision (default window)",
+    )
+    p.add_argument(
+        "--precision", type=float, default=0.5, help="swarms, --convergence profile: kcal/mol (default 0.5)"
+    )
     p.add_argument("--scheduler", help="swarms: Dask scheduler address (default: local cluster)")
     p.add_argument("--workers", type=int, help="swarms: local Dask workers")
     add_output_options(p)
@@ -119,7 +129,9 @@ def cmd_refine(args: argparse.Namespace) -> int:
 
     top = mdtraj_topology(system)
     cvs = resolve(top, args.cvs or backbone_names(top))
-    cfg = SwarmsConfig(swarm_size=args.swarm_size)
+    cfg = SwarmsConfig(
+        swarm_size=args.swarm_size, convergence=args.convergence, profile_precision_kcal_mol=args.precision
+    )
     if args.max_iterations:
         cfg.max_iterations = args.max_iterations
     result = SwarmsString(system.md_system(None), frames, cvs, cfg).run(
