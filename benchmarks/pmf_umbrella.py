@@ -142,6 +142,18 @@ def agreement(x1, f1, e1, x2, f2, e2, lo: float, hi: float) -> dict:
     }
 
 
+def to_full_extension(x: np.ndarray, f: np.ndarray, e: np.ndarray, sp: dict, highest_window: float) -> dict:
+    """Hummer-Szabo against the umbrella PMF from 14 A to where the peptide stops extending.
+
+    Full extension is taken as the nearer of the last umbrella window's mean distance and the
+    shortest final distance of the pulls: beyond it one of the two curves has no samples.
+    """
+    full = float(min(highest_window, np.min(sp["final_distance"])))
+    return {"full_extension_angstrom": round(full, 2)} | agreement(
+        x, f, e, sp["z"], sp["hs"], sp["hs_err"], AGREE[0], full
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -246,6 +258,15 @@ def main() -> None:
                 f_centre,
                 np.zeros_like(f_centre),
                 *AGREE,
+            ),  # fmt: skip
+            **(
+                {
+                    "hummer_szabo_vs_umbrella_to_full_extension": to_full_extension(
+                        x, f, e, sp, summary["springs"][spring]["umbrella"]["highest_window_mean_angstrom"]
+                    )
+                }
+                if spring == "stiff"
+                else {}
             ),  # fmt: skip
             "hs_at_2A": at_2a(sp["z"], sp["hs"]),
             "jarzynski_at_2A": at_2a(sp["centre"], sp["jarzynski"]),

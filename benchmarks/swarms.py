@@ -10,13 +10,14 @@ End states: capped deca-alanine (AMBER ff14SB, vacuum), the minimised ideal alph
 (CA1-CA10 about 27.6 A): the two ends of the umbrella PMF along the CA-CA distance. The first
 string is that pull's frames, evenly spaced in time. Then :class:`SwarmsString` iterates in
 the 20 backbone torsions (HBonds constraints, 2 fs, 300 K; restraint 120 kcal/mol/rad^2,
-2 ps restrained runs, swarms of 16 x 20 fs) until both window tests pass (W = 10 iterations;
-the window means move by less than 0.25 rad RMS over the images, about 3 degrees a torsion,
-above the noise floor of sqrt(2/W) x 0.4 rad that independent iterations would have; the
-profile changes within 3 of its errors) or the wall-clock budget is spent. Measured (2026-12-05,
-``--swarm-size 32 --swarm-steps 20 --budget-min 110``): 1,023 iterations, the window drift
-stationary at 0.35 rad, 1.05x the one-iteration move (correlated iterations), so the 0.25 rad
-test was never met; the end-to-end free energy over iterations 100-1023 is 27.3 +- 0.3 kcal/mol.
+2 ps restrained runs, swarms of 16 x 20 fs) until its test passes (``--convergence``: the
+window test, W = 10 iterations, the window means moving by less than 0.25 rad RMS over the
+images and the profile within 3 of its errors; or the profile test, stationary since its
+transient to ``--precision`` kcal/mol) or the wall-clock budget is spent. Measured (2026-12-05,
+``--swarm-size 32 --swarm-steps 20 --budget-min 110``): 1,023 iterations under the window test,
+never met (iterations are correlated over about 100, so at W = 10 the window drift stays at
+0.35 rad). ``--reassess runs/swarms_deca/swarms.json --convergence profile`` judges that history
+by the profile test: met at iteration 713, F(extended) - F(helix) = 27.4 +- 0.5 kcal/mol.
 
 Written to ``--out``: ``swarms.json`` (history: drift per iteration, profile per iteration;
 the window-mean profile with errors; the free-energy difference of the ends), ``swarms.npz``,

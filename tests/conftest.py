@@ -112,6 +112,17 @@ def small_pull(deca_dir: Path, tmp_path_factory) -> Path:
     return out
 
 
+def ar1_series(phi: float, n: int, seed: int) -> np.ndarray:
+    """x_t = phi x_{t-1} + noise, stationary from the start: statistical inefficiency (1 + phi) / (1 - phi)."""
+    rng = np.random.default_rng(seed)
+    x = np.empty(n)
+    x[0] = rng.normal() / np.sqrt(1 - phi**2)
+    noise = rng.normal(size=n)
+    for t in range(1, n):
+        x[t] = phi * x[t - 1] + noise[t]
+    return x
+
+
 def tiny(preset: str = "pathgan", **changes) -> TrainingConfig:
     """A training configuration small enough for a test (seconds)."""
     base = {

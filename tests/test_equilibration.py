@@ -9,6 +9,7 @@ import json
 import mdtraj as md
 import numpy as np
 import pytest
+from conftest import ar1_series
 
 from openmm_bridge.equilibration import (
     EQUILIBRATION,
@@ -41,19 +42,8 @@ PROTOCOL = PullProtocol(
 
 
 # ---------------------------------------------------------------- decorrelation
-def _ar1(phi: float, n: int, seed: int) -> np.ndarray:
-    """An AR(1) series x_t = phi x_{t-1} + noise, stationary from the start: g = (1 + phi) / (1 - phi)."""
-    rng = np.random.default_rng(seed)
-    x = np.empty(n)
-    x[0] = rng.normal() / np.sqrt(1 - phi**2)
-    noise = rng.normal(size=n)
-    for t in range(1, n):
-        x[t] = phi * x[t - 1] + noise[t]
-    return x
-
-
 def test_decorrelation_recovers_the_known_inefficiency_of_ar1_series():
-    slow, fast = _ar1(0.9, 40_000, 1), _ar1(0.5, 40_000, 2)
+    slow, fast = ar1_series(0.9, 40_000, 1), ar1_series(0.5, 40_000, 2)
     d = decorrelation(slow, fast, sample_interval_ps=0.02)
     assert d["g_coordinate"] == pytest.approx((1 + 0.9) / (1 - 0.9), rel=0.2)  # 19 samples
     assert d["g_energy"] == pytest.approx((1 + 0.5) / (1 - 0.5), rel=0.2)  # 3 samples
@@ -64,7 +54,7 @@ def test_decorrelation_recovers_the_known_inefficiency_of_ar1_series():
 
 
 def test_decorrelation_discards_a_transient():
-    x = _ar1(0.5, 4000, 3)
+    x = ar1_series(0.5, 4000, 3)
     transient = x + 30.0 * np.exp(-np.arange(4000) / 100.0)  # relaxes over a few hundred samples
     d = decorrelation(transient, x, sample_interval_ps=0.02)
     assert 100 <= d["t0_samples"] <= 1500

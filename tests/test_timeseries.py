@@ -5,24 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import ar1_series
 
 from openmm_bridge.timeseries import mean_and_error, statistical_inefficiency, transient
 
 
-def _ar1(phi: float, n: int, seed: int) -> np.ndarray:
-    """x_t = phi x_{t-1} + noise, stationary from the start: g = (1 + phi) / (1 - phi)."""
-    rng = np.random.default_rng(seed)
-    x = np.empty(n)
-    x[0] = rng.normal() / np.sqrt(1 - phi**2)
-    noise = rng.normal(size=n)
-    for t in range(1, n):
-        x[t] = phi * x[t - 1] + noise[t]
-    return x
-
-
 def test_statistical_inefficiency_of_ar1_series():
-    assert statistical_inefficiency(_ar1(0.9, 40_000, 1)) == pytest.approx(19.0, rel=0.2)
-    assert statistical_inefficiency(_ar1(0.0, 40_000, 2)) == pytest.approx(1.0, abs=0.1)
+    assert statistical_inefficiency(ar1_series(0.9, 40_000, 1)) == pytest.approx(19.0, rel=0.2)
+    assert statistical_inefficiency(ar1_series(0.0, 40_000, 2)) == pytest.approx(1.0, abs=0.1)
 
 
 def test_a_series_too_short_or_constant_counts_as_one_sample():
@@ -32,7 +22,7 @@ def test_a_series_too_short_or_constant_counts_as_one_sample():
 
 
 def test_transient_is_found_and_a_stationary_series_keeps_its_start():
-    x = _ar1(0.5, 4000, 3)
+    x = ar1_series(0.5, 4000, 3)
     assert 100 <= transient(x + 30.0 * np.exp(-np.arange(4000) / 100.0)) <= 1500
     assert transient(x) < 100
 
@@ -40,7 +30,7 @@ def test_transient_is_found_and_a_stationary_series_keeps_its_start():
 def test_mean_and_error_counts_correlated_samples_once():
     rng = np.random.default_rng(0)
     white = rng.normal(size=(2000, 1))
-    ar = _ar1(0.9, 2000, 4)[:, None]
+    ar = ar1_series(0.9, 2000, 4)[:, None]
     m, e, g = mean_and_error(np.hstack([white, ar, np.ones((2000, 1))]))
     assert g[0] < 1.5 and 12 < g[1] < 28 and g[2] == 1 and e[2] == 0
     assert e[0] == pytest.approx(1 / np.sqrt(2000), rel=0.1)
