@@ -185,7 +185,7 @@ def model_check(out: Path, seed: int, convergence: str = "window") -> None:
     print(json.dumps({k: v for k, v in summary.items() if k != "versions"}, indent=1))
 
 
-def reassess(path: Path, convergence: str, precision: float) -> None:
+def reassess(path: Path, convergence: str, precision: float, umbrella: Path | None = None) -> None:
     """Replay a recorded history through another stopping test: where it would have stopped, and what it says then and at the end.
 
     Valid because the tests never feed back into the iterations (:func:`first_convergence`).
@@ -228,6 +228,8 @@ def reassess(path: Path, convergence: str, precision: float) -> None:
     with atomic_file(path.parent / f"reassess-{convergence}.json") as tmp:
         tmp.write_text(json.dumps(report, indent=1) + "\n")
     draw_reassessment(history, periodic, cfg, stop, path.parent / f"reassess-{convergence}.png")
+    if umbrella is not None:
+        draw_beside_umbrella(path, history, periodic, cfg, umbrella, path.parent / "beside_umbrella.png")
     print(json.dumps({k: v for k, v in report.items() if k != "versions"}, indent=1))
 
 
@@ -269,6 +271,55 @@ def draw_reassessment(
     save_figure(fig, png)
 
 
+def draw_beside_umbrella(
+    path: Path, history: list[dict], periodic: np.ndarray, cfg: SwarmsConfig, umbrella: Path, png: Path
+) -> None:
+    """The swarms' production profile beside an umbrella PMF along CA1-CA10 (two panels, same energy scale).
+
+    Left: the umbrella PMF against the distance, the swarms' images placed at the CA1-CA10 of
+    their last restrained structures (``benchmark.json``; single structures, so only a guide).
+    Right: the swarms' profile along its own arc length. The end-to-end differences are marked.
+    """
+    from openmm_bridge.plots import plt, save_figure
+    from openmm_bridge.swarms import arc_length
+
+    u_meta = json.loads(umbrella.read_text())
+    x = np.asarray(u_meta["pmf"]["x"], dtype=float)
+    f = np.asarray(u_meta["pmf"]["pmf_kcal_mol"], dtype=float)
+    e = np.asarray(u_meta["pmf"]["pmf_err_kcal_mol"], dtype=float)
+    f = f - np.nanmin(f)
+    st = profile_stationarity(
+        history, periodic, cfg.tol_profile_kcal_mol, cfg.profile_sigmas, cfg.profile_precision_kcal_mol
+    )
+    bench = json.loads((path.parent / "benchmark.json").read_text())
+    ca = np.asarray(bench["ca_ca_of_images_angstrom"])
+    ends = bench["ca_ca_angstrom"]
+    ok = np.isfinite(f)
+    f_ends = np.interp([ends["helix"], ends["extended"]], x[ok], f[ok])
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    a.errorbar(
+        x, f, yerr=e, marker=".", ms=3, lw=1, label=f"umbrella/MBAR ({len(u_meta['windows'])} windows)"
+    )
+    a.plot(
+        ca,
+        f_ends[0] + st["profile_kcal_mol"],
+        "C3o",
+        ms=4,
+        label="swarms images at their CA1-CA10 (last structures)",
+    )
+    for v in f_ends:
+        a.axhline(v, color="0.6", lw=0.6, ls=":")
+    a.set(xlabel="CA(1)-CA(10) distance (A)", ylabel="free energy (kcal/mol)",
+          title=f"umbrella: F({ends['extended']:.1f} A) - F({ends['helix']:.1f} A) = {f_ends[1] - f_ends[0]:.1f} kcal/mol")  # fmt: skip
+    a.legend(frameon=False, fontsize=8)
+    b.errorbar(arc_length(st["z"], periodic), f_ends[0] + st["profile_kcal_mol"], yerr=st["profile_error_kcal_mol"],
+               color="C3", marker="o", ms=4, capsize=2)  # fmt: skip
+    b.set(xlabel="arc length along the swarms' mean string (rad)",
+          title=f"swarms (iterations {st['production_from_iteration']}-{len(history)}): "
+          f"{st['profile_kcal_mol'][-1]:.1f} +- {st['profile_error_kcal_mol'][-1]:.1f} kcal/mol")  # fmt: skip
+    save_figure(fig, png)
+
+
 def meets(history: list[dict], cfg: SwarmsConfig, periodic: np.ndarray) -> bool:
     """Whether the test passes on this much of the history."""
     return meets_convergence(convergence_tests(history, cfg, periodic), cfg)
@@ -302,6 +353,8 @@ def main() -> None:
     parser.add_argument(
         "--precision", type=float, default=0.5, help='"profile": kcal/mol, the mean\'s largest error'
     )
+    parser.add_argument("--beside", type=Path, metavar="UMBRELLA_JSON",
+                        help="with --reassess: draw the profile beside this umbrella PMF along CA1-CA10 (umbrella.json)")  # fmt: skip
     parser.add_argument("--reassess", type=Path, metavar="SWARMS_JSON",
                         help="judge a recorded run's history by --convergence instead of running (writes reassess.json beside it)")  # fmt: skip
     args = parser.parse_args()
@@ -309,7 +362,7 @@ def main() -> None:
         model_check(args.out, args.seed, args.convergence)
         return
     if args.reassess:
-        reassess(args.reassess, args.convergence, args.precision)
+        reassess(args.reassess, args.convergence, args.precision, args.beside)
         return
     t0 = time.time()
     with warnings.catch_warnings():
