@@ -122,7 +122,7 @@ def test_a_path_is_one_noise_draw(deca, reference, pull_protocol):
         reference,
     )
     t = torch.linspace(0, 1, 7)
-    paths = gan.generate_paths(t, 3, torch.Generator().manual_seed(1))
+    paths = gan.generate_paths(t, 3, torch.Generator().manual_seed(1)).detach()
     assert paths.shape == (3, 7, deca.n_atoms, 3)
     # the noise moves the structure: paths differ; along one path the structure changes smoothly
     assert float((paths[0] - paths[1]).abs().max()) > 0.05
