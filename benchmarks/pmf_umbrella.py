@@ -13,7 +13,9 @@ combined 2 sigma, whichever is larger) is printed and written to ``summary.json`
 
 The umbrella windows start from the new-protocol pulls' frames. ``--old-protocol``: those
 springs are also pulled without equilibration (``equilibration_ps: 0``), last, to measure the
-effect of equilibrium starts. Finished pull folders are reused (partial ones resume).
+effect of equilibrium starts. Finished pull folders are reused (partial ones resume); finished
+umbrella windows too, re-analysed when only the analysis changed (``--discard-transient``: each
+window's starting transient cut before MBAR).
 """
 
 from __future__ import annotations
@@ -171,6 +173,11 @@ def main() -> None:
     parser.add_argument("--window-equilibration-ps", type=float, default=10.0)
     parser.add_argument("--spacing-sigma", type=float, nargs=2, default=(1.0, 2.0), metavar=("SOFT", "STIFF"))
     parser.add_argument("--springs", nargs="+", default=list(SPRINGS), choices=list(SPRINGS))
+    parser.add_argument(
+        "--discard-transient",
+        action="store_true",
+        help="cut each window's starting transient before MBAR (a finished run is re-analysed)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--platform", default="Reference", help="OpenMM platform of pulls and windows")
     parser.add_argument("--frame-interval-steps", type=int, default=50, help="pull.csv rows and DCD frames")
@@ -290,7 +297,7 @@ def main() -> None:
         )
         proto = DistanceUmbrellaProtocol(
             lo_angstrom=C0, hi_angstrom=C1, k_kcal_mol_a2=k, spacing_sigma=args.spacing_sigma[which],
-            equilibration_ps=args.window_equilibration_ps, window_ps=args.window_ps[which], bins=80, n_bootstrap=50, platform=args.platform,
+            equilibration_ps=args.window_equilibration_ps, window_ps=args.window_ps[which], bins=80, n_bootstrap=50, platform=args.platform, discard_transient=args.discard_transient,
         )  # fmt: skip
         t0 = time.perf_counter()
         meta = umbrella_along_distance(system, start_folder, out / f"umbrella_k{k:g}", proto, n_workers=args.workers,
@@ -312,6 +319,8 @@ def main() -> None:
                     max(w["statistical_inefficiency"] for w in meta["windows"]),
                 ],
                 "uncorrelated_samples": sum(w["uncorrelated_samples"] for w in meta["windows"]),
+                "transient_samples": sum(w.get("transient_samples", 0) for w in meta["windows"]),
+                "samples": sum(w["samples"] for w in meta["windows"]),
                 "highest_window_mean_angstrom": meta["windows"][-1]["mean_angstrom"],
                 "min_neighbour_overlap": min(meta["overlap"]["neighbours"]),
                 "poor_pairs": meta["overlap"]["poor_pairs"],

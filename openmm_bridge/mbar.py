@@ -3,7 +3,8 @@
 Each window k holds a time series of the coordinate x sampled under the bias
 ``1/2 k (x - c_k)^2`` (kcal/mol; x in its own unit, Angstrom or dimensionless s). This
 module only computes (no files): decorrelation with ``pymbar.timeseries`` (statistical
-inefficiency g per window, samples kept every g), the PMF with pymbar's own ``FES``
+inefficiency g per window, samples kept every g; optionally each window's starting transient
+cut first, by pymbar's ``detect_equilibration``), the PMF with pymbar's own ``FES``
 (histogram bins, bootstrap errors), the overlap matrix (``MBAR.compute_overlap``) with the
 neighbours that do not overlap, and a convergence check: the PMF from the first half of
 every window against the PMF from the second half. Used by :mod:`.umbrella` (along a path's
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import PathganInputError
+from .timeseries import transient
 from .units import kt_kcal_mol
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "harmonic_u_kn",
     "overlap",
     "place_centres",
+    "production",
     "umbrella_pmf",
 ]
 
@@ -68,6 +71,20 @@ def decorrelate(x: Sequence[float] | np.ndarray) -> tuple[np.ndarray, float]:
     if not np.isfinite(g):
         return x, 1.0
     return x[np.asarray(ts.subsample_correlated_data(x, g=g), dtype=int)], g
+
+
+def production(x: Sequence[float] | np.ndarray) -> tuple[np.ndarray, int]:
+    """A window's series without its starting transient, and the number of samples cut.
+
+    The cut is pymbar's ``detect_equilibration`` origin (the one that keeps the most
+    independent samples; Chodera, J. Chem. Theory Comput. 12, 1799 (2016)), at most half the
+    series so that a slow window keeps a production half to be judged by.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) < 3 or np.ptp(x) <= 1e-12 * max(1.0, float(np.abs(x).max())):
+        return x, 0
+    t0 = min(transient(x), len(x) // 2)
+    return x[t0:], t0
 
 
 def harmonic_u_kn(
@@ -200,6 +217,7 @@ def umbrella_pmf(
     seed: int = 0,
     decorrelated: bool = True,
     label: str = "umbrella",
+    discard_transient: bool = False,
 ) -> dict[str, Any]:
     """The PMF along x from harmonic umbrella windows, with errors, overlap and a convergence check.
 
@@ -222,6 +240,10 @@ def umbrella_pmf(
         Keep every g-th sample of each window (:func:`decorrelate`); False: all samples.
     label
         Names the windows in warnings.
+    discard_transient
+        Cut each window's starting transient first (:func:`production`): windows started from
+        a fast pull's strained frames relax for longer than a fixed equilibration where the
+        coordinate's correlation time is long. The halves are then halves of the production.
 
     Returns
     -------
@@ -230,7 +252,8 @@ def umbrella_pmf(
         (bootstrap s.d.), ``bin_edges``, ``samples_per_window`` (used), ``raw_samples_per_window``,
         ``statistical_inefficiency`` (g per window, in sample intervals), ``overlap``
         (:func:`overlap`), ``convergence`` (``max_abs_diff_kcal_mol`` between the PMFs of the first
-        and second halves over the bins both sample, with both curves) and ``warnings``.
+        and second halves over the bins both sample, with both curves), ``transient_samples``
+        (cut from the start of each window; zeros unless ``discard_transient``) and ``warnings``.
     """
     centres = np.asarray(centres, dtype=np.float64)
     raw = [np.asarray(s, dtype=np.float64) for s in series]
@@ -239,6 +262,9 @@ def umbrella_pmf(
     short = [float(c) for c, s in zip(centres, raw, strict=True) if len(s) < 3]
     if short:
         raise PathganInputError(f"{label}: windows at {short} have fewer than 3 samples")
+    cut = [0] * len(raw)
+    if discard_transient:
+        raw, cut = (list(v) for v in zip(*(production(s) for s in raw), strict=True))
     kept, g = zip(*(decorrelate(s) if decorrelated else (s, 1.0) for s in raw), strict=True)
     kept = list(kept)
     edges = bin_edges(np.concatenate(kept), bins)
@@ -258,7 +284,8 @@ def umbrella_pmf(
         "pmf_err_kcal_mol": err.tolist(),
         "bin_edges": edges.tolist(),
         "samples_per_window": [len(s) for s in kept],
-        "raw_samples_per_window": [len(s) for s in raw],
+        "raw_samples_per_window": [len(s) + t0 for s, t0 in zip(raw, cut, strict=True)],
+        "transient_samples": [int(t0) for t0 in cut],
         "statistical_inefficiency": [round(float(v), 3) for v in g],
         "n_bootstrap": n_bootstrap,
         "overlap": ov,

@@ -182,7 +182,8 @@ def write_umbrella_folder(
     ``pmf``: :func:`~openmm_bridge.mbar.umbrella_pmf`'s result; ``windows``: the windows'
     results (``centre_angstrom``, ``distance_angstrom`` samples, ...). Writes, atomically:
     ``pmf.csv`` (distance_angstrom, pmf_kcal_mol, pmf_err_kcal_mol), ``windows.json`` (per
-    window: centre, start, mean and s.d. of the distance, samples, statistical inefficiency),
+    window: centre, start, mean and s.d. of the distance, samples, the transient cut, statistical
+    inefficiency),
     ``overlap.csv`` (the overlap matrix, rows and columns in centre order), ``overlap.png``,
     ``pmf.png`` (window histograms, the PMF with error bars, the halves) and ``umbrella.json``.
     """
@@ -202,12 +203,14 @@ def write_umbrella_folder(
             "mean_angstrom": round(float(np.mean(w["distance_angstrom"])), 4),
             "sd_angstrom": round(float(np.std(w["distance_angstrom"])), 4),
             "samples": n_raw,
+            "transient_samples": t0,
             "statistical_inefficiency": g,
             "uncorrelated_samples": n,
         }
-        for w, n_raw, g, n in zip(
+        for w, n_raw, t0, g, n in zip(
             windows,
             pmf["raw_samples_per_window"],
+            pmf.get("transient_samples", [0] * len(windows)),
             pmf["statistical_inefficiency"],
             pmf["samples_per_window"],
             strict=True,

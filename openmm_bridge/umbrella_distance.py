@@ -38,12 +38,16 @@ from .units import kt_kcal_mol
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "ANALYSIS_SETTINGS",
     "STIFF_K_KCAL_MOL_A2",
     "DistanceUmbrellaProtocol",
     "distance_window",
     "start_frames",
     "umbrella_along_distance",
 ]
+
+#: Settings of the analysis, not of the sampling: a finished run is re-analysed when only these change.
+ANALYSIS_SETTINGS = ("bins", "n_bootstrap", "discard_transient")
 
 #: Park and Schulten's stiff spring (J. Chem. Phys. 120, 5946 (2004)): about 500 pN/A.
 STIFF_K_KCAL_MOL_A2 = 7.2
@@ -56,6 +60,11 @@ class DistanceUmbrellaProtocol(Settings):
     ``spacing_angstrom`` None: ``spacing_sigma`` times the restraint's own spread
     ``sqrt(kT/k)`` (0.77 A at k = 1, 0.29 A at 7.2, 300 K), so that neighbours overlap where
     the PMF is flat or convex. ``group_a``/``group_b`` None: CA of the first and last residue.
+    ``discard_transient``: cut each window's starting transient (pymbar's
+    ``detect_equilibration``, at most half the window) before MBAR, beyond the fixed
+    ``equilibration_ps``. ``bins``, ``n_bootstrap`` and ``discard_transient`` are analysis
+    settings (:data:`ANALYSIS_SETTINGS`): changing only them re-analyses a finished run's
+    samples instead of running its windows again.
     """
 
     lo_angstrom: float = positive(13.0)
@@ -77,6 +86,7 @@ class DistanceUmbrellaProtocol(Settings):
     group_a: list[int] | None = None
     group_b: list[int] | None = None
     seed: int = 0
+    discard_transient: bool = False
 
     def check(self, where: str) -> None:
         """A real range, a positive spacing, at least 3 samples a window."""
@@ -219,7 +229,8 @@ def umbrella_along_distance(
     warnings, versions) through :func:`~openmm_bridge.pmf_outputs.write_umbrella_folder`.
     Returns the contents of ``umbrella.json``. A finished ``out`` of the same protocol, with
     windows started from a pull folder of the same name, is reused as it is (said in the log): a
-    long umbrella run is not redone, on this machine or after it was copied from another.
+    long umbrella run is not redone, on this machine or after it was copied from another. One
+    that differs only in :data:`ANALYSIS_SETTINGS` is re-analysed from its saved samples.
     """
     from .execution import run_tasks
     from .pmf_outputs import write_umbrella_folder
@@ -229,16 +240,22 @@ def umbrella_along_distance(
     finished = Path(out) / "umbrella.json"
     if finished.exists():
         meta = json.loads(finished.read_text())
-        if (
-            meta.get("protocol") == p.to_dict()
-            and Path(meta.get("pull_folder", "")).name == Path(pull_dir).name
-        ):
-            log.info(
-                "%s: a finished umbrella run of this protocol, windows from %s; reused",
-                out,
-                meta["pull_folder"],
-            )
-            return meta
+        before = _finished_protocol(meta)
+        if before is not None and Path(meta.get("pull_folder", "")).name == Path(pull_dir).name:
+            if before == p.to_dict():
+                log.info(
+                    "%s: a finished umbrella run of this protocol, windows from %s; reused",
+                    out,
+                    meta["pull_folder"],
+                )
+                return meta
+            saved = Path(out) / "windows.json"
+            if _sampling(before) == _sampling(p.to_dict()) and saved.exists():
+                changed = sorted(k for k in ANALYSIS_SETTINGS if before[k] != getattr(p, k))
+                log.info("%s: the finished windows re-analysed (%s changed)", out, ", ".join(changed))
+                windows = _saved_windows(saved)
+                pmf = _analyse([w["centre_angstrom"] for w in windows], windows, p)
+                return write_umbrella_folder(out, p.to_dict(), windows, pmf, meta["pull_folder"])
     coordinate = PullCoordinate("distance", (p.group_a, p.group_b), "distance")
     centres = p.centres()
     starts, start_info = start_frames(pull_dir, system, coordinate, centres)
@@ -258,9 +275,19 @@ def umbrella_along_distance(
         distance_window, tasks, names, scheduler=scheduler, n_workers=n_workers,
         desc="umbrella windows", progress=progress,
     )  # fmt: skip
+    pmf = _analyse(centres, windows, p)
+    for w, info in zip(windows, start_info, strict=True):
+        w["start"] = info
+    return write_umbrella_folder(out, p.to_dict(), windows, pmf, str(Path(pull_dir).resolve()))
+
+
+def _analyse(
+    centres: np.ndarray | list[float], windows: list[dict[str, Any]], p: DistanceUmbrellaProtocol
+) -> dict[str, Any]:
+    """MBAR over the windows' distance samples with ``p``'s analysis settings."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # pymbar's log of empty bootstrap bins
-        pmf = umbrella_pmf(
+        return umbrella_pmf(
             centres,
             [w["distance_angstrom"] for w in windows],
             p.k_kcal_mol_a2,
@@ -269,7 +296,27 @@ def umbrella_along_distance(
             n_bootstrap=p.n_bootstrap,
             seed=p.seed,
             label="umbrella along the distance",
+            discard_transient=p.discard_transient,
         )
-    for w, info in zip(windows, start_info, strict=True):
-        w["start"] = info
-    return write_umbrella_folder(out, p.to_dict(), windows, pmf, str(Path(pull_dir).resolve()))
+
+
+def _finished_protocol(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """A finished run's protocol with today's defaults filled in (None if it no longer reads)."""
+    try:
+        return DistanceUmbrellaProtocol.from_dict(meta.get("protocol"), "umbrella.json").to_dict()
+    except PathganInputError:
+        return None
+
+
+def _sampling(protocol: dict[str, Any]) -> dict[str, Any]:
+    """The settings that decide the samples (all but :data:`ANALYSIS_SETTINGS`)."""
+    return {k: v for k, v in protocol.items() if k not in ANALYSIS_SETTINGS}
+
+
+def _saved_windows(path: Path) -> list[dict[str, Any]]:
+    """The windows of a finished run, from its ``windows.json`` (summary and samples)."""
+    saved = json.loads(path.read_text())
+    return [
+        {**{k: w.get(k) for k in ("centre_angstrom", "start", "seed", "wall_s")}, "distance_angstrom": x}
+        for w, x in zip(saved["windows"], saved["samples"], strict=True)
+    ]

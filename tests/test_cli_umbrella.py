@@ -12,11 +12,11 @@ def test_umbrella_from_a_pull_folder(deca_dir, small_pull, tmp_path, capsys):
     argv = ["umbrella", "--system", str(deca_dir), "--smd", str(small_pull), "--out", str(out)]
     argv += ["--lo", "15", "--hi", "16", "--stiff", "--spacing", "0.5", "--equilibration-ps", "0.2"]
     argv += ["--window-ps", "2", "--sample-interval", "10", "--bootstrap", "0", "--workers", "2", "--quiet"]
-    assert main(argv) == 0
+    assert main([*argv, "--discard-transient"]) == 0
     printed = capsys.readouterr().out
-    assert "PMF (kcal/mol)" in printed and "3 windows" in printed
+    assert "PMF (kcal/mol)" in printed and "3 windows" in printed and "transient samples cut" in printed
     meta = json.loads((out / "umbrella.json").read_text())
-    assert meta["protocol"]["k_kcal_mol_a2"] == 7.2
+    assert meta["protocol"]["k_kcal_mol_a2"] == 7.2 and meta["protocol"]["discard_transient"] is True
     assert [w["centre_angstrom"] for w in meta["windows"]] == [15.0, 15.5, 16.0]
     assert (
         len(meta["protocol"]["group_a"]) == 1 and len(meta["protocol"]["group_b"]) == 1

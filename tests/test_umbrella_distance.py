@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -70,7 +71,7 @@ def test_stiff_window_holds_the_distance_near_its_centre(deca, small_pull):
     assert abs(d.mean() - 18.0) < 1.0 and d.std() < 4 * np.sqrt(0.596 / STIFF_K_KCAL_MOL_A2)
 
 
-def test_umbrella_along_distance_writes_its_folder(deca, small_pull, tmp_path):
+def test_umbrella_along_distance_writes_its_folder(deca, small_pull, tmp_path, caplog):
     p = DistanceUmbrellaProtocol(
         lo_angstrom=15.0, hi_angstrom=17.0, k_kcal_mol_a2=5.0, spacing_angstrom=0.5,
         equilibration_ps=0.5, window_ps=4.0, sample_interval_steps=10, bins=12, n_bootstrap=3,
@@ -95,10 +96,25 @@ def test_umbrella_along_distance_writes_its_folder(deca, small_pull, tmp_path):
     assert isinstance(saved["warnings"], list)
     for name in ("overlap.png", "pmf.png", "windows.json"):
         assert (tmp_path / name).stat().st_size > 500
-    # a finished run of the same protocol is reused as it is, another protocol runs again
+    # a finished run of the same protocol is reused as it is, also when written before a setting
+    # existed (its default filled in); another protocol runs again
     (tmp_path / "pmf.png").unlink()
-    assert umbrella_along_distance(deca, small_pull, tmp_path, p, n_workers=2, progress=False) == saved
+    earlier = {**saved, "protocol": {k: v for k, v in saved["protocol"].items() if k != "discard_transient"}}
+    (tmp_path / "umbrella.json").write_text(json.dumps(earlier))
+    assert umbrella_along_distance(deca, small_pull, tmp_path, p, n_workers=2, progress=False) == earlier
     assert not (tmp_path / "pmf.png").exists()  # nothing was redone
+    # only an analysis setting changed: the saved samples are analysed again, no window runs
+    before = json.loads((tmp_path / "windows.json").read_text())
+    with caplog.at_level(logging.INFO, logger="openmm_bridge.umbrella_distance"):
+        cut = umbrella_along_distance(
+            deca, small_pull, tmp_path, p.replace(discard_transient=True), n_workers=2, progress=False
+        )
+    assert "re-analysed (discard_transient changed)" in caplog.text
+    after = json.loads((tmp_path / "windows.json").read_text())
+    assert after["samples"] == before["samples"]
+    assert [w["wall_s"] for w in after["windows"]] == [w["wall_s"] for w in before["windows"]]
+    assert cut["protocol"]["discard_transient"] is True and (tmp_path / "pmf.png").exists()
+    assert all(0 <= w["transient_samples"] <= w["samples"] // 2 for w in cut["windows"])
     other = p.replace(window_ps=2.0)
     again = umbrella_along_distance(deca, small_pull, tmp_path, other, n_workers=2, progress=False)
     assert again["protocol"]["window_ps"] == 2.0 and (tmp_path / "pmf.png").exists()

@@ -43,6 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sample-interval", type=int, default=d.sample_interval_steps, help="steps (default 50)")
     p.add_argument("--bins", type=int, default=d.bins, help="histogram bins before merging sparse ones")
     p.add_argument("--bootstrap", type=int, default=d.n_bootstrap, help="bootstrap resamples (default 50)")
+    p.add_argument(
+        "--discard-transient",
+        action="store_true",
+        help="cut each window's starting transient (pymbar detect_equilibration, at most half) before MBAR; "
+        "on a finished --out of the same sampling, only the analysis is redone",
+    )
     p.add_argument("--platform", default=d.platform, help="OpenMM platform (default Reference)")
     p.add_argument("--group-a", type=int, nargs="+", help="atom indices (0-based) of the first group")
     p.add_argument("--group-b", type=int, nargs="+", help="atom indices (0-based) of the second group")
@@ -75,6 +81,7 @@ def cmd_umbrella(args: argparse.Namespace) -> int:
             "sample_interval_steps": args.sample_interval,
             "bins": args.bins,
             "n_bootstrap": args.bootstrap,
+            "discard_transient": args.discard_transient,
             "platform": args.platform,
             "group_a": args.group_a,
             "group_b": args.group_b,
@@ -93,7 +100,9 @@ def cmd_umbrella(args: argparse.Namespace) -> int:
         f"halves differ by at most {conv:.2f} kcal/mol" if conv is not None else "halves: too few samples"
     )
     overlap = min(meta["overlap"]["neighbours"])
-    print(f"{len(meta['windows'])} windows; smallest neighbour overlap {overlap:.3f}; {halves}")
+    cut = sum(w.get("transient_samples", 0) for w in meta["windows"])
+    transient = f"; {cut} transient samples cut" if protocol.discard_transient else ""
+    print(f"{len(meta['windows'])} windows; smallest neighbour overlap {overlap:.3f}; {halves}{transient}")
     for w in meta["warnings"]:
         print(f"warning: {w}")
     print(f"wrote {Path(args.out)}/pmf.csv, windows.json, overlap.csv, overlap.png, pmf.png, umbrella.json")
