@@ -78,11 +78,13 @@ def mbar_pmf(
     n_bootstrap: int = 20,
     seed: int = 0,
     decorrelated: bool = True,
+    discard_transient: bool = False,
 ) -> dict[str, Any]:
     """PMF along s (kcal/mol, zero at its minimum) from umbrella samples: :func:`~openmm_bridge.mbar.umbrella_pmf`.
 
-    ``windows``: each with ``s0`` and its time series ``s``. Each window's samples are
-    decorrelated (every g-th kept, ``decorrelated``); histogram bins over the sampled range
+    ``windows``: each with ``s0`` and its time series ``s``. Each window's starting transient
+    is cut first if ``discard_transient`` (:func:`~openmm_bridge.mbar.production`); its samples
+    are decorrelated (every g-th kept, ``decorrelated``); histogram bins over the sampled range
     (sparse ones merged); error bars: bootstrap (``n_bootstrap`` resamples, MBAR solved again
     each time), standard deviations. Besides ``s``, ``pmf_kcal_mol``, ``pmf_err_kcal_mol``,
     ``samples_per_window`` (used) and ``bin_edges``: the statistical inefficiencies, the
@@ -100,6 +102,7 @@ def mbar_pmf(
         seed=seed,
         decorrelated=decorrelated,
         label="umbrella along s",
+        discard_transient=discard_transient,
     )
     result["s"] = result.pop("x")
     return result
@@ -150,6 +153,7 @@ def umbrella_along_path(
     bins: int = 25,
     n_bootstrap: int = 20,
     respace: bool = True,
+    discard_transient: bool = False,
 ) -> dict[str, Any]:
     """Umbrella windows along s through Dask, then MBAR; writes ``umbrella.json`` and ``pmf_s.png``.
 
@@ -164,7 +168,8 @@ def umbrella_along_path(
 
     ``respace`` (default): the frames are first placed at equal spacing in the path CV's own
     metric (:func:`~openmm_bridge.pathcv.equally_spaced_frames`), which lambda assumes, and
-    ``protocol.cv_frames`` of them (default: as many as given).
+    ``protocol.cv_frames`` of them (default: as many as given). ``discard_transient``: each
+    window's starting transient is cut before MBAR (recorded per window, ``transient_samples``).
     """
     from .execution import dask_client, run_tasks
 
@@ -207,7 +212,15 @@ def umbrella_along_path(
                 "windows": len(targets),
             }
         windows = run(targets, protocol.to_dict(), "umbrella", protocol.seed)
-    pmf = mbar_pmf(windows, protocol.k_s_kcal_mol, protocol.temperature_k, bins, n_bootstrap, protocol.seed)
+    pmf = mbar_pmf(
+        windows,
+        protocol.k_s_kcal_mol,
+        protocol.temperature_k,
+        bins,
+        n_bootstrap,
+        protocol.seed,
+        discard_transient=discard_transient,
+    )
     placement["spacing_in_measured_sigma"] = [round(v, 3) for v in spacing_in_sigma(windows)]
     wide = [
         (windows[i]["s0"], windows[i + 1]["s0"], v)
@@ -221,12 +234,24 @@ def umbrella_along_path(
         )
         log.warning(message)
         pmf["warnings"].append(message)
-    for w, g, n in zip(windows, pmf["statistical_inefficiency"], pmf["samples_per_window"], strict=True):
-        w.update(statistical_inefficiency=g, uncorrelated_samples=n, sd_s=float(np.std(w["s"])))
+    for w, g, n, t0 in zip(
+        windows,
+        pmf["statistical_inefficiency"],
+        pmf["samples_per_window"],
+        pmf["transient_samples"],
+        strict=True,
+    ):
+        w.update(
+            statistical_inefficiency=g,
+            uncorrelated_samples=n,
+            transient_samples=t0,
+            sd_s=float(np.std(w["s"])),
+        )
     result = {
         "protocol": protocol.to_dict(),
         "lambda_per_a2": cv.lam,
         "frames_respaced": respace,
+        "discard_transient": discard_transient,
         "placement": placement,
         "windows": windows,
         "pmf": pmf,

@@ -36,6 +36,11 @@ def test_umbrella_windows_through_dask(deca, small_pull, tmp_path):
     assert len(pmf["overlap"]["matrix"]) == 3 and "max_abs_diff_kcal_mol" in pmf["convergence"]
     assert "openmm" in result["versions"]
     assert (tmp_path / "umbrella.json").stat().st_size > 0 and (tmp_path / "pmf_s.png").stat().st_size > 1000
+    assert result["discard_transient"] is False and pmf["transient_samples"] == [0, 0, 0]
+    # the same samples with each window's transient cut (at most half a window)
+    cut = mbar_pmf(result["windows"], p.k_s_kcal_mol, p.temperature_k, n_bootstrap=0, discard_transient=True)
+    assert all(0 <= t0 <= 5 for t0 in cut["transient_samples"])
+    assert cut["raw_samples_per_window"] == [10, 10, 10]
 
 
 def test_pilot_places_windows_from_the_spread_of_s(deca, small_pull, tmp_path):
