@@ -19,8 +19,7 @@ never met (iterations are correlated over about 100, so at W = 10 the window dri
 0.35 rad). ``--reassess runs/swarms_deca/swarms.json --convergence profile`` judges that history
 by the profile test: met at iteration 713, F(extended) - F(helix) = 27.4 +- 0.5 kcal/mol.
 A run with ``--convergence profile`` (the same command line; its history is not the first
-record's, see the README)
-stopped at iteration 792 with 27.6 +- 0.5 kcal/mol.
+record's, see the README) stopped at iteration 792 with 27.6 +- 0.5 kcal/mol.
 
 Written to ``--out``: ``swarms.json`` (history: drift per iteration, profile per iteration;
 the window-mean profile with errors; the free-energy difference of the ends), ``swarms.npz``,
